@@ -1,0 +1,8 @@
+"""Apache Airflow provider for Alibaba Cloud Intelligent Media Services (ICE) AI workflows."""
+
+from __future__ import annotations
+
+from airflow_provider_ice.get_provider_info import get_provider_info
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "get_provider_info"]

@@ -1,0 +1,74 @@
+"""The provider's exceptions: one for rejected or failed API calls, one for bad configuration."""
+
+from __future__ import annotations
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+
+class IceApiError(AirflowException):
+    """An ICE API call failed (after any retries).
+
+    :param code: the Alibaba Cloud error code (``Throttling.User``, ``InvalidParameter``…) or one of
+        ours for failures without a response: ``ConnectionError``, ``Timeout``, ``InvalidResponse``.
+    :param message: the service's message.
+    :param status_code: the HTTP status, None when no response arrived.
+    :param request_id: the service's RequestId, for support tickets.
+    :param retryable: whether the failure is transient (retrying later may succeed).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.code = code
+        self.message = message
+        # AirflowException types status_code as HTTPStatus (for the API server); ours is the ICE answer's.
+        self.status_code = status_code  # type: ignore[assignment]
+        self.request_id = request_id
+        self.retryable = retryable
+        #: seconds the service asked us to wait (``x-acs-retry-after``), if it did.
+        self.retry_after = retry_after
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = [f"{self.code}: {self.message}"]
+        if self.status_code is not None:
+            parts.append(f"HTTP {self.status_code}")
+        if self.request_id:
+            parts.append(f"RequestId {self.request_id}")
+        return " (".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Keyword-only fields must survive pickling (Airflow ships exceptions between processes).
+        return (
+            _rebuild,
+            (self.code, self.message, self.status_code, self.request_id, self.retryable, self.retry_after),
+        )
+
+
+def _rebuild(
+    code: str,
+    message: str,
+    status_code: int | None,
+    request_id: str | None,
+    retryable: bool,
+    retry_after: float | None,
+) -> IceApiError:
+    return IceApiError(
+        code,
+        message,
+        status_code=status_code,
+        request_id=request_id,
+        retryable=retryable,
+        retry_after=retry_after,
+    )
+
+
+class IceConfigurationError(AirflowException):
+    """A connection field or operator argument is missing or invalid; the message says which and how to fix it."""

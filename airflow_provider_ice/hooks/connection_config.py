@@ -1,0 +1,219 @@
+"""Turn an Airflow connection into validated ICE client settings (no SDK import, no I/O)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_ice.exceptions import IceConfigurationError
+
+CREDENTIAL_TYPES: dict[str, tuple[str, ...]] = {
+    # credential_type -> extras it requires (besides what login/password give)
+    "access_key": (),
+    "sts": ("security_token",),
+    "ram_role_arn": ("role_arn",),
+    "ecs_ram_role": (),
+    "oidc_role_arn": ("role_arn", "oidc_provider_arn", "oidc_token_file_path"),
+    "default": (),
+}
+NEEDS_ACCESS_KEY = {"access_key", "sts", "ram_role_arn"}
+
+#: Every extra the connection understands; anything else is rejected as a likely typo.
+KNOWN_EXTRAS = frozenset(
+    {
+        "region_id",
+        "endpoint",
+        "protocol",
+        "verify",
+        "connect_timeout",
+        "read_timeout",
+        "credential_type",
+        "security_token",
+        "role_arn",
+        "role_session_name",
+        "role_name",
+        "oidc_provider_arn",
+        "oidc_token_file_path",
+        "max_attempts",
+        "retry_base_delay",
+        "retry_max_delay",
+        "retry_max_elapsed",
+    }
+)
+_REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    """How transient failures are retried: exponential backoff with full jitter, bounded twice."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    #: no new attempt starts once this many seconds have passed since the first one.
+    max_elapsed: float = 120.0
+
+
+@dataclass(frozen=True)
+class IceConnectionConfig:
+    """Everything needed to build a client, validated. ``repr`` never shows a secret."""
+
+    region_id: str
+    endpoint: str
+    protocol: str
+    verify: bool | str
+    connect_timeout: float
+    read_timeout: float
+    credential_type: str
+    access_key_id: str | None = None
+    access_key_secret: str | None = field(default=None, repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    role_arn: str | None = None
+    role_session_name: str | None = None
+    role_name: str | None = None
+    oidc_provider_arn: str | None = None
+    oidc_token_file_path: str | None = None
+    retry: RetrySettings = field(default_factory=RetrySettings)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.protocol}://{self.endpoint}/"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.access_key_secret, self.security_token) if s)
+
+
+def _fail(conn_id: str, field_name: str, problem: str, fix: str) -> IceConfigurationError:
+    return IceConfigurationError(f"Connection {conn_id!r}: {field_name} {problem}. {fix}")
+
+
+def _number(conn_id: str, extras: Mapping[str, Any], key: str, default: float, *, integer: bool = False) -> Any:
+    raw = extras.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+        if isinstance(raw, bool) or (integer and float(raw) != int(raw)):
+            raise ValueError
+    except (TypeError, ValueError):
+        kind = "a whole number" if integer else "a number of seconds"
+        raise _fail(
+            conn_id, f"extra '{key}'", f"is {raw!r}, not {kind}", f"Set it to {kind}, e.g. {default}."
+        ) from None
+    if value <= 0 and not (key == "retry_base_delay" and value == 0):
+        raise _fail(conn_id, f"extra '{key}'", f"is {raw!r}", f"Use a positive value, e.g. {default}.")
+    return value
+
+
+def _verify(conn_id: str, raw: Any) -> bool | str:
+    if raw is None or raw == "":
+        return True
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip()
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    if not os.path.isfile(text):
+        raise _fail(
+            conn_id,
+            "extra 'verify'",
+            f"is {raw!r}, which is neither true/false nor an existing CA bundle file",
+            "Use true (system CAs), false (no verification, testing only) or the path of a PEM CA bundle.",
+        )
+    return text
+
+
+def build_connection_config(
+    conn_id: str,
+    login: str | None,
+    password: str | None,
+    extras: Mapping[str, Any],
+    *,
+    region_id: str | None = None,
+) -> IceConnectionConfig:
+    """Validate a connection's fields; raise :class:`IceConfigurationError` naming the field and the fix."""
+    unknown = sorted(set(extras) - KNOWN_EXTRAS)
+    if unknown:
+        raise _fail(
+            conn_id,
+            f"extra {unknown[0]!r}",
+            "is not a known setting",
+            f"Remove it or use one of: {', '.join(sorted(KNOWN_EXTRAS))}.",
+        )
+    region = (region_id or extras.get("region_id") or "").strip()
+    if not region:
+        raise _fail(
+            conn_id,
+            "extra 'region_id'",
+            "is missing",
+            'Set it in the connection extras (e.g. {"region_id": "cn-shanghai"}) or pass region_id= to the '
+            "hook/operator.",
+        )
+    if not _REGION_RE.match(region):
+        raise _fail(conn_id, "region_id", f"is {region!r}, not a region id", "Use e.g. cn-shanghai or ap-southeast-1.")
+    protocol = str(extras.get("protocol") or "https").strip().lower()
+    if protocol not in ("https", "http"):
+        raise _fail(
+            conn_id, "extra 'protocol'", f"is {protocol!r}", "Use https (default) or http (local servers only)."
+        )
+    endpoint = str(extras.get("endpoint") or "").strip()
+    if "://" in endpoint:
+        raise _fail(
+            conn_id,
+            "extra 'endpoint'",
+            f"is {endpoint!r}, with a scheme",
+            "Give host[:port] only (e.g. ice-vpc.cn-shanghai.aliyuncs.com) and the scheme in 'protocol'.",
+        )
+    # Never the SDK's endpoint map: it sends most regions to ice.aliyuncs.com.
+    endpoint = endpoint.rstrip("/") or f"ice.{region}.aliyuncs.com"
+
+    credential_type = str(extras.get("credential_type") or "").strip()
+    if not credential_type:
+        credential_type = "access_key" if (login or password) else "default"
+    if credential_type not in CREDENTIAL_TYPES:
+        raise _fail(
+            conn_id,
+            "extra 'credential_type'",
+            f"is {credential_type!r}",
+            f"Use one of: {', '.join(CREDENTIAL_TYPES)}.",
+        )
+    if credential_type in NEEDS_ACCESS_KEY:
+        if not login:
+            raise _fail(conn_id, "login (AccessKey ID)", "is empty", f"Credential type {credential_type!r} needs it.")
+        if not password:
+            raise _fail(
+                conn_id, "password (AccessKey Secret)", "is empty", f"Credential type {credential_type!r} needs it."
+            )
+    for key in CREDENTIAL_TYPES[credential_type]:
+        if not str(extras.get(key) or "").strip():
+            raise _fail(conn_id, f"extra {key!r}", "is missing", f"Credential type {credential_type!r} needs it.")
+
+    return IceConnectionConfig(
+        region_id=region,
+        endpoint=endpoint,
+        protocol=protocol,
+        verify=_verify(conn_id, extras.get("verify")),
+        connect_timeout=_number(conn_id, extras, "connect_timeout", 5.0),
+        read_timeout=_number(conn_id, extras, "read_timeout", 10.0),
+        credential_type=credential_type,
+        access_key_id=login or None,
+        access_key_secret=password or None,
+        security_token=extras.get("security_token") or None,
+        role_arn=extras.get("role_arn") or None,
+        role_session_name=extras.get("role_session_name") or None,
+        role_name=extras.get("role_name") or None,
+        oidc_provider_arn=extras.get("oidc_provider_arn") or None,
+        oidc_token_file_path=extras.get("oidc_token_file_path") or None,
+        retry=RetrySettings(
+            max_attempts=_number(conn_id, extras, "max_attempts", 5, integer=True),
+            base_delay=_number(conn_id, extras, "retry_base_delay", 0.5),
+            max_delay=_number(conn_id, extras, "retry_max_delay", 20.0),
+            max_elapsed=_number(conn_id, extras, "retry_max_elapsed", 120.0),
+        ),
+    )

@@ -1,0 +1,396 @@
+"""IceHook: the ICE (Intelligent Media Services) AI-workflow API from an Airflow connection.
+
+Nothing heavy happens at import: the ICE SDK (~0.45 s to import) and the async transport load on
+first use, so DAG files that import sensors and operators stay cheap to parse.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.hooks.connection_config import IceConnectionConfig, build_connection_config
+from airflow_provider_ice.hooks.retry import (
+    CONNECTION_ERROR,
+    INVALID_RESPONSE,
+    TIMEOUT,
+    acall_with_retries,
+    api_error,
+    call_with_retries,
+)
+from airflow_provider_ice.models import TERMINAL_STATUSES, IceWorkflowTask, IceWorkflowTaskStatus
+
+if TYPE_CHECKING:
+    from alibabacloud_ice20201109.client import Client as IceClient
+
+    from airflow_provider_ice.hooks.transport import AsyncIceTransport
+
+__all__ = ["TERMINAL_STATUSES", "IceHook", "IceWorkflowTask", "IceWorkflowTaskStatus"]
+
+T = TypeVar("T")
+
+#: Codes meaning "the service did not accept who we are / where we called": test_connection fails.
+_AUTH_CODE_PREFIXES = (
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidSecurityToken",
+    "Forbidden",
+    "InvalidAction",
+    "InvalidApi",
+    "UnsupportedSignature",
+)
+
+
+def _require_text(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise IceConfigurationError(f"{name} must be a non-empty string, got {value!r}.")
+    return value.strip()
+
+
+def encode_json_param(name: str, value: Any) -> str | None:
+    """``inputs``/``user_data``: a dict or list is JSON-encoded, a string passes as is, None is omitted."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise IceConfigurationError(f"{name} must be JSON-serialisable: {exc}.") from None
+    raise IceConfigurationError(f"{name} must be a dict, a list or a JSON string, got {type(value).__name__}.")
+
+
+def _task_from_body(body: Any) -> IceWorkflowTask:
+    """SDK ``GetAIWorkflowTaskResponseBody`` -> our record; the one conversion both paths use."""
+    task = getattr(body, "workflow_task", None)
+    if task is None:
+        raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
+    return IceWorkflowTask.from_api(task.to_map())
+
+
+def _sdk_error(exc: Exception) -> IceApiError:
+    """Translate an SDK exception (or a transport failure inside it) into our exception."""
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from darabonba.exceptions import RetryError
+    from Tea.exceptions import UnretryableException
+
+    if isinstance(exc, AlibabaCloudException):
+        data = exc.data if isinstance(exc.data, dict) else {}
+        retry_after_ms = getattr(exc, "retry_after", None)
+        return api_error(
+            exc.code if exc.code not in (None, "None") else None,
+            data.get("Message") or data.get("message") or exc.message,
+            status_code=exc.status_code,
+            request_id=exc.request_id if exc.request_id not in (None, "None") else None,
+            retry_after=retry_after_ms / 1000 if retry_after_ms else None,
+        )
+    inner = exc.inner_exception if isinstance(exc, UnretryableException) else exc
+    if isinstance(inner, RetryError):
+        text = str(inner.message)
+        code = TIMEOUT if "timed out" in text.lower() or "timeout" in text.lower() else CONNECTION_ERROR
+        return IceApiError(code, text, retryable=True)
+    # darabonba raises RuntimeError("Failed to parse the value as json format ...") on a gateway's
+    # HTML page; a plain JSONDecodeError (ValueError) elsewhere.
+    if isinstance(inner, ValueError) or (isinstance(inner, RuntimeError) and "as json" in str(inner)):
+        return IceApiError(INVALID_RESPONSE, f"response is not JSON: {str(inner)[:200]}", retryable=True)
+    return IceApiError(type(inner).__name__, str(inner), retryable=False)
+
+
+class IceHook(BaseHook):
+    """Talk to Alibaba Cloud ICE AI workflows.
+
+    :param ice_conn_id: the Airflow connection (type ``alibaba_cloud_ice``).
+    :param region_id: overrides the connection's ``region_id`` extra.
+
+    The connection is looked up on first use, never in ``__init__``. Sync methods go through the ICE
+    SDK's client; ``a*`` twins go through a shared keep-alive pool and never block the event loop.
+    Transient failures are retried per the connection's retry settings; every failure surfaces as
+    :class:`~airflow_provider_ice.exceptions.IceApiError`.
+    """
+
+    conn_name_attr = "ice_conn_id"
+    default_conn_name = "ice_default"
+    conn_type = "alibaba_cloud_ice"
+    hook_name = "Alibaba Cloud ICE"
+
+    def __init__(self, ice_conn_id: str = default_conn_name, region_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ice_conn_id = ice_conn_id
+        self.region_id = region_id
+        self._config: IceConnectionConfig | None = None
+        self._credential: Any = None
+        self._transport: AsyncIceTransport | None = None
+
+    # ---- connection -------------------------------------------------------------------------
+
+    def _config_from(self, login: str | None, password: str | None, extras: dict[str, Any]) -> IceConnectionConfig:
+        config = build_connection_config(self.ice_conn_id, login, password, extras, region_id=self.region_id)
+        from airflow.providers.common.compat.sdk import mask_secret
+
+        for secret in config.secrets:
+            mask_secret(secret)
+        if config.protocol == "http":
+            self.log.warning(
+                "Connection %r uses plain http to %s: only for local servers such as the ICE emulator.",
+                self.ice_conn_id,
+                config.endpoint,
+            )
+        return config
+
+    def get_connection_config(self) -> IceConnectionConfig:
+        """The validated connection settings (looked up once)."""
+        if self._config is None:
+            conn = self.get_connection(self.ice_conn_id)
+            self._config = self._config_from(conn.login, conn.password, conn.extra_dejson)
+        return self._config
+
+    async def aget_connection_config(self) -> IceConnectionConfig:
+        """Like :meth:`get_connection_config`, through Airflow's async connection lookup."""
+        if self._config is None:
+            from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+
+            conn = await get_async_connection(self.ice_conn_id, hook=self)
+            extras = await get_async_extra_dejson(conn)
+            self._config = self._config_from(conn.login, conn.password, extras)
+        return self._config
+
+    def _get_credential(self, config: IceConnectionConfig) -> Any:
+        """An ``alibabacloud_credentials`` client for the configured mode (it refreshes expiring ones)."""
+        if self._credential is None:
+            from alibabacloud_credentials.client import Client as CredentialClient
+            from alibabacloud_credentials.models import Config as CredentialConfig
+
+            if config.credential_type == "default":
+                self._credential = CredentialClient()
+            else:
+                self._credential = CredentialClient(
+                    CredentialConfig(
+                        type=config.credential_type,
+                        access_key_id=config.access_key_id,
+                        access_key_secret=config.access_key_secret,
+                        security_token=config.security_token,
+                        role_arn=config.role_arn,
+                        role_session_name=config.role_session_name or "airflow-provider-ice",
+                        role_name=config.role_name,
+                        oidc_provider_arn=config.oidc_provider_arn,
+                        oidc_token_file_path=config.oidc_token_file_path,
+                    )
+                )
+        return self._credential
+
+    @cached_property
+    def _runtime(self) -> Any:
+        from darabonba.runtime import RuntimeOptions
+
+        config = self.get_connection_config()
+        return RuntimeOptions(
+            ignore_ssl=config.verify is False,
+            ca=config.verify if isinstance(config.verify, str) else None,
+            connect_timeout=int(config.connect_timeout * 1000),
+            read_timeout=int(config.read_timeout * 1000),
+        )
+
+    def get_conn(self) -> IceClient:
+        """The ICE SDK client (built once per hook), with the endpoint set from the region."""
+        if "_client" not in self.__dict__:
+            from alibabacloud_ice20201109.client import Client as IceClient
+            from alibabacloud_tea_openapi.utils_models import Config
+
+            config = self.get_connection_config()
+            self.__dict__["_client"] = IceClient(
+                Config(
+                    credential=self._get_credential(config),
+                    region_id=config.region_id,
+                    endpoint=config.endpoint,
+                    protocol=config.protocol,
+                    connect_timeout=int(config.connect_timeout * 1000),
+                    read_timeout=int(config.read_timeout * 1000),
+                    ca=config.verify if isinstance(config.verify, str) else None,
+                    user_agent="airflow-provider-ice",
+                )
+            )
+        return self.__dict__["_client"]
+
+    async def _aget_transport(self) -> AsyncIceTransport:
+        if self._transport is None:
+            from airflow_provider_ice.hooks.transport import AsyncIceTransport
+
+            config = await self.aget_connection_config()
+            self._transport = AsyncIceTransport(config, self._get_credential(config))
+        return self._transport
+
+    async def aclose(self) -> None:
+        """Release this hook's share of the async connection pool (the last user closes it)."""
+        if self._transport is not None:
+            await self._transport.close()
+
+    async def __aenter__(self) -> IceHook:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ---- calls ------------------------------------------------------------------------------
+
+    def _call(self, action: str, fn: Callable[[IceClient, Any], T], *, retries: bool = True) -> T:
+        client = self.get_conn()
+        runtime = self._runtime
+        config = self.get_connection_config()
+
+        def attempt() -> T:
+            try:
+                return fn(client, runtime)
+            except IceApiError:
+                raise
+            except Exception as exc:
+                raise _sdk_error(exc) from None
+
+        if not retries:
+            return attempt()
+        return call_with_retries(action, config.retry, attempt)
+
+    async def _acall(self, action: str, query: dict[str, str]) -> dict[str, Any]:
+        transport = await self._aget_transport()
+        config = await self.aget_connection_config()
+        return await acall_with_retries(action, config.retry, lambda: transport.call(action, query))
+
+    def get_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
+        """GetAIWorkflowTask: the task's status, outputs and node results."""
+        from alibabacloud_ice20201109.models import GetAIWorkflowTaskRequest
+
+        request = GetAIWorkflowTaskRequest(task_id=_require_text("workflow_task_id", workflow_task_id))
+        response = self._call("GetAIWorkflowTask", lambda c, rt: c.get_aiworkflow_task_with_options(request, rt))
+        return _task_from_body(response.body)
+
+    async def aget_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
+        """Async :meth:`get_workflow_task`."""
+        task_id = _require_text("workflow_task_id", workflow_task_id)
+        body = await self._acall("GetAIWorkflowTask", {"TaskId": task_id})
+        from alibabacloud_ice20201109.models import GetAIWorkflowTaskResponseBody
+
+        return _task_from_body(GetAIWorkflowTaskResponseBody().from_map(body))
+
+    @staticmethod
+    def _start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
+        query = {"WorkflowId": _require_text("workflow_id", workflow_id)}
+        for key, value in (
+            ("Inputs", encode_json_param("inputs", inputs)),
+            ("UserData", encode_json_param("user_data", user_data)),
+            ("DispatchTag", dispatch_tag or None),
+        ):
+            if value is not None:
+                query[key] = value
+        return query
+
+    @staticmethod
+    def _task_id_from(body: Any) -> str:
+        task_id = getattr(body, "task_id", None)
+        if not task_id:
+            raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", retryable=False)
+        return str(task_id)
+
+    def start_ai_workflow(
+        self,
+        workflow_id: str,
+        inputs: dict[str, Any] | list[Any] | str | None = None,
+        user_data: dict[str, Any] | list[Any] | str | None = None,
+        dispatch_tag: str | None = None,
+    ) -> str:
+        """StartAIWorkflow from a workflow template; returns the new task's id (TaskId)."""
+        from alibabacloud_ice20201109.models import StartAIWorkflowRequest
+
+        query = self._start_query(workflow_id, inputs, user_data, dispatch_tag)
+        request = StartAIWorkflowRequest(
+            workflow_id=query["WorkflowId"],
+            inputs=query.get("Inputs"),
+            user_data=query.get("UserData"),
+            dispatch_tag=query.get("DispatchTag"),
+        )
+        response = self._call("StartAIWorkflow", lambda c, rt: c.start_aiworkflow_with_options(request, rt))
+        return self._task_id_from(response.body)
+
+    async def astart_ai_workflow(
+        self,
+        workflow_id: str,
+        inputs: dict[str, Any] | list[Any] | str | None = None,
+        user_data: dict[str, Any] | list[Any] | str | None = None,
+        dispatch_tag: str | None = None,
+    ) -> str:
+        """Async :meth:`start_ai_workflow`."""
+        body = await self._acall("StartAIWorkflow", self._start_query(workflow_id, inputs, user_data, dispatch_tag))
+        from alibabacloud_ice20201109.models import StartAIWorkflowResponseBody
+
+        return self._task_id_from(StartAIWorkflowResponseBody().from_map(body))
+
+    def stop_ai_workflow_task(self, workflow_task_id: str) -> None:
+        """StopAIWorkflowTask. ICE documents stopping for real-time (live/RTC) tasks only."""
+        from alibabacloud_ice20201109.models import StopAIWorkflowTaskRequest
+
+        request = StopAIWorkflowTaskRequest(task_id=_require_text("workflow_task_id", workflow_task_id))
+        self._call("StopAIWorkflowTask", lambda c, rt: c.stop_aiworkflow_task_with_options(request, rt))
+
+    async def astop_ai_workflow_task(self, workflow_task_id: str) -> None:
+        """Async :meth:`stop_ai_workflow_task`."""
+        await self._acall("StopAIWorkflowTask", {"TaskId": _require_text("workflow_task_id", workflow_task_id)})
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One real call (GetAIWorkflowTask on a task id that does not exist).
+
+        Any answer past authentication, "no such task" included, proves credentials and endpoint.
+        """
+        try:
+            self.get_connection_config()
+            self._call(
+                "GetAIWorkflowTask",
+                lambda c, rt: c.get_aiworkflow_task_with_options(_probe_request(), rt),
+                retries=False,
+            )
+        except IceConfigurationError as exc:
+            return False, str(exc)
+        except IceApiError as exc:
+            if exc.code.startswith(_AUTH_CODE_PREFIXES):
+                return False, f"rejected: {exc.code}: {exc.message}"
+            if exc.status_code is None or exc.retryable:
+                return False, f"unreachable: {exc}"
+        return True, "credentials/endpoint OK"
+
+    # ---- connection form (Airflow < 3.2; newer versions read conn-fields from provider info) -----
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        from airflow_provider_ice.get_provider_info import UI_FIELD_BEHAVIOUR
+
+        return {
+            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
+            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+        }
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import PasswordField, StringField
+
+        from airflow_provider_ice.get_provider_info import CONN_FIELDS
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            secret = spec["schema"].get("format") == "password"
+            field_class = PasswordField if secret else StringField
+            widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
+            widgets[name] = field_class(lazy_gettext(spec["label"]), widget=widget, description=spec.get("description"))
+        return widgets
+
+
+def _probe_request() -> Any:
+    from alibabacloud_ice20201109.models import GetAIWorkflowTaskRequest
+
+    return GetAIWorkflowTaskRequest(task_id="airflow-connection-test")

@@ -1,0 +1,219 @@
+"""The async transport: the SDK's V3 signing over one shared aiohttp keep-alive pool.
+
+The SDK's own ``*_async`` path opens a new aiohttp session, connector and SSL context (loading the
+CA bundle) per request on the event loop and retries with blocking ``time.sleep``. Here a request is
+built and signed with the SDK's OpenAPI utilities (same headers, same ``ACS3-HMAC-SHA256``
+signature), sent through a session shared by every user of the same endpoint in this event loop,
+and answered with the SDK's error codes. Imported lazily: it pulls in the tea-openapi utilities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import weakref
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from alibabacloud_tea_openapi.utils import Utils
+from yarl import URL
+
+from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
+from airflow_provider_ice.hooks.retry import CONNECTION_ERROR, INVALID_RESPONSE, TIMEOUT, api_error
+
+API_VERSION = "2020-11-09"
+SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
+_EMPTY_PAYLOAD_HASH = Utils.hash(b"", SIGNATURE_ALGORITHM).hex()
+USER_AGENT = Utils.get_user_agent("airflow-provider-ice")
+
+
+@dataclass
+class _SignedRequest:
+    """Duck-types the SDK's DaraRequest for ``Utils.get_authorization``."""
+
+    method: str
+    pathname: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+def sign_request(
+    endpoint: str,
+    action: str,
+    query: dict[str, str],
+    access_key_id: str,
+    access_key_secret: str,
+    security_token: str | None = None,
+    provider_name: str | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Return (path and query string, headers) of a signed RPC request, as the SDK builds them."""
+    headers = {
+        "host": endpoint,
+        "x-acs-version": API_VERSION,
+        "x-acs-action": action,
+        "user-agent": USER_AGENT,
+        "x-acs-date": Utils.get_timestamp(),
+        "x-acs-signature-nonce": Utils.get_nonce(),
+        "accept": "application/json",
+        "x-acs-content-sha256": _EMPTY_PAYLOAD_HASH,
+    }
+    if provider_name:
+        headers["x-acs-credentials-provider"] = provider_name
+    if security_token:
+        headers["x-acs-accesskey-id"] = access_key_id
+        headers["x-acs-security-token"] = security_token
+    request = _SignedRequest("POST", "/", query, headers)
+    headers["Authorization"] = Utils.get_authorization(
+        request, SIGNATURE_ALGORITHM, _EMPTY_PAYLOAD_HASH, access_key_id, access_key_secret
+    )
+    return "/?" + urlencode(query) if query else "/", headers
+
+
+def error_from_response(status: int, headers: Any, body: bytes) -> IceApiError:
+    """Map an HTTP error response to our exception, as the SDK would read it."""
+    retry_after_ms = Utils.get_throttling_time_left(dict(headers))
+    try:
+        err = json.loads(body)
+        if not isinstance(err, dict):
+            raise ValueError
+    except ValueError:
+        # A gateway's HTML page, not an Alibaba Cloud error body: transient.
+        return IceApiError(
+            INVALID_RESPONSE,
+            f"HTTP {status} with a non-JSON body: {body[:120]!r}",
+            status_code=status,
+            retryable=True,
+        )
+    return api_error(
+        err.get("Code") or err.get("code"),
+        err.get("Message") or err.get("message"),
+        status_code=status,
+        request_id=err.get("RequestId") or err.get("requestId"),
+        retry_after=retry_after_ms / 1000 if retry_after_ms else None,
+    )
+
+
+class _SharedSession:
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.users = 0
+
+
+# One pool per (event loop, endpoint, TLS and timeout settings). Weak on the loop: a finished
+# loop (dag.test() runs each trigger in its own) takes its entries with it.
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], _SharedSession]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
+    if verify is False:
+        return False
+    if verify is True:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cafile=verify)
+
+
+class AsyncIceTransport:
+    """Sends signed ICE RPC calls over a keep-alive pool shared per endpoint in this event loop.
+
+    ``open``/``close`` reference-count the pool: the first user opens it, the last one closes it.
+    """
+
+    def __init__(self, config: IceConnectionConfig, credential: Any) -> None:
+        self._config = config
+        self._credential = credential
+        self._key = (config.protocol, config.endpoint, config.verify, config.connect_timeout, config.read_timeout)
+        self._shared: _SharedSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def pool_size(self) -> int:
+        """How many transports share this transport's pool (for tests and benchmarks)."""
+        return self._shared.users if self._shared else 0
+
+    def _open(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._shared is not None and self._loop is loop and not self._shared.session.closed:
+            return self._shared.session
+        self._release()
+        pools = _POOLS.setdefault(loop, {})
+        shared = pools.get(self._key)
+        if shared is None or shared.session.closed:
+            config = self._config
+            connector = aiohttp.TCPConnector(
+                ssl=_ssl_context(config.verify) if config.protocol == "https" else False,
+                limit=0,  # the triggerer decides concurrency, not the pool
+                keepalive_timeout=60,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(sock_connect=config.connect_timeout, sock_read=config.read_timeout),
+                auto_decompress=True,
+            )
+            shared = pools[self._key] = _SharedSession(session)
+        shared.users += 1
+        self._shared, self._loop = shared, loop
+        return shared.session
+
+    def _release(self) -> _SharedSession | None:
+        shared, self._shared = self._shared, None
+        if shared is None:
+            return None
+        shared.users -= 1
+        if shared.users > 0:
+            return None
+        if self._loop is not None:
+            pools = _POOLS.get(self._loop, {})
+            if pools.get(self._key) is shared:
+                del pools[self._key]
+        return shared
+
+    async def close(self) -> None:
+        """Drop this user's share of the pool; the last one out closes the connections."""
+        shared = self._release()
+        if shared is not None and not shared.session.closed:
+            await shared.session.close()
+
+    async def call(self, action: str, query: dict[str, str]) -> dict[str, Any]:
+        """One attempt: send ``action`` and return the decoded JSON body, or raise :class:`IceApiError`."""
+        session = self._open()
+        credential = await self._credential.get_credential_async()
+        path, headers = sign_request(
+            self._config.endpoint,
+            action,
+            query,
+            credential.access_key_id,
+            credential.access_key_secret,
+            credential.security_token,
+            credential.provider_name,
+        )
+        try:
+            # encoded=True: the query is sent exactly as it was signed.
+            url = URL(self._config.base_url.rstrip("/") + path, encoded=True)
+            async with session.post(url, headers=headers) as response:
+                body = await response.read()
+                status = response.status
+                response_headers = response.headers
+        except TimeoutError as exc:
+            raise IceApiError(TIMEOUT, f"{action} timed out: {exc!r}", retryable=True) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise IceApiError(CONNECTION_ERROR, f"{action}: {exc!r}", retryable=True) from None
+        if status >= 400:
+            raise error_from_response(status, response_headers, body)
+        try:
+            decoded = json.loads(body)
+            if not isinstance(decoded, dict):
+                raise ValueError
+        except ValueError:
+            raise IceApiError(
+                INVALID_RESPONSE,
+                f"{action}: HTTP {status} with a non-JSON body: {body[:120]!r}",
+                status_code=status,
+                retryable=True,
+            ) from None
+        return decoded

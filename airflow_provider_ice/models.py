@@ -1,0 +1,118 @@
+"""ICE AI-workflow task records and statuses, independent of the SDK (cheap to import)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class IceWorkflowTaskStatus(StrEnum):
+    """Status of an AI workflow task as GetAIWorkflowTask reports it."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    PARTIAL_SUCCEEDED = "partial-succeeded"
+    SUCCEEDED = "succeeded"
+
+    @classmethod
+    def terminal_states(cls) -> frozenset[str]:
+        return TERMINAL_STATUSES
+
+
+#: Every status but ``running`` is final: the task will not change again.
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {
+        IceWorkflowTaskStatus.STOPPED,
+        IceWorkflowTaskStatus.FAILED,
+        IceWorkflowTaskStatus.PARTIAL_SUCCEEDED,
+        IceWorkflowTaskStatus.SUCCEEDED,
+    }
+)
+
+
+def parse_json_field(value: Any) -> Any:
+    """Decode a field the API types as a JSON string but sometimes sends as an object.
+
+    JSON text is decoded; a string that is not JSON stays the string; ``""`` and None mean absent
+    (None); anything already decoded (dict, list, number) is returned as it is.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _empty_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+@dataclass(frozen=True)
+class IceWorkflowTask:
+    """One AI workflow task as GetAIWorkflowTask returned it, with its JSON fields parsed.
+
+    Immutable and JSON-serialisable (:meth:`to_dict` / :meth:`from_dict`).
+    """
+
+    task_id: str
+    status: str
+    inputs: Any = None
+    outputs: Any = None
+    node_results: Any = None
+    user_data: Any = None
+    create_time: str | None = None
+    finish_time: str | None = None
+    version: str | None = None
+    workflow: dict[str, Any] | None = field(default=None)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> IceWorkflowTask:
+        """Build from the ``WorkflowTask`` object of the API response (PascalCase keys)."""
+        workflow_raw = data.get("Workflow")
+        workflow: dict[str, Any] | None = None
+        if isinstance(workflow_raw, Mapping) and workflow_raw:
+            workflow = {
+                "workflow_id": _empty_to_none(workflow_raw.get("WorkflowId")),
+                "name": _empty_to_none(workflow_raw.get("Name")),
+                "status": _empty_to_none(workflow_raw.get("Status")),
+                "type": _empty_to_none(workflow_raw.get("Type")),
+                "version": _empty_to_none(workflow_raw.get("Version")),
+                "graph": parse_json_field(workflow_raw.get("Graph")),
+                "create_time": _empty_to_none(workflow_raw.get("CreateTime")),
+                "modified_time": _empty_to_none(workflow_raw.get("ModifiedTime")),
+            }
+        version = data.get("Version")
+        return cls(
+            task_id=str(data.get("TaskId") or ""),
+            status=str(data.get("Status") or ""),
+            inputs=parse_json_field(data.get("Inputs")),
+            outputs=parse_json_field(data.get("Outputs")),
+            node_results=parse_json_field(data.get("NodeResults")),
+            user_data=parse_json_field(data.get("UserData")),
+            create_time=_empty_to_none(data.get("CreateTime")),
+            finish_time=_empty_to_none(data.get("FinishTime")),
+            version=None if version in (None, "") else str(version),
+            workflow=workflow,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IceWorkflowTask:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]

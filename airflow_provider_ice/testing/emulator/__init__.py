@@ -1,0 +1,25 @@
+"""A local ICE AI-workflow service for tests, benchmarks, the demo and your own DAG tests.
+
+Protocol (:mod:`.protocol`, :mod:`.signature`) and backend (:mod:`.backend`) are separate, as in
+moto. Start it with :class:`IceEmulator` (in-process) or :class:`IceEmulatorProcess`.
+"""
+
+from airflow_provider_ice.testing.emulator.backend import FAULT_KINDS, IceBackend, WorkflowTemplate
+from airflow_provider_ice.testing.emulator.server import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    DEFAULT_REGION,
+    IceEmulator,
+    IceEmulatorProcess,
+)
+
+__all__ = [
+    "DEFAULT_ACCESS_KEY_ID",
+    "DEFAULT_ACCESS_KEY_SECRET",
+    "DEFAULT_REGION",
+    "FAULT_KINDS",
+    "IceBackend",
+    "IceEmulator",
+    "IceEmulatorProcess",
+    "WorkflowTemplate",
+]

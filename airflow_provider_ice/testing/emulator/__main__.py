@@ -1,0 +1,53 @@
+"""``python -m airflow_provider_ice.testing.emulator [--port N] [--tls] [--scenario FILE]``
+
+Serves until interrupted. Prints one JSON line first (``{"url", "port", "ca_file", ...}``) so a
+parent process knows where it listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from airflow_provider_ice.testing.emulator.server import IceEmulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider_ice.testing.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate made at start")
+    parser.add_argument("--scenario", help="JSON file: workflows, tasks, faults and access_keys to load")
+    args = parser.parse_args(argv)
+    scenario: dict = {}
+    if args.scenario:
+        with open(args.scenario) as f:
+            scenario = json.load(f)
+    emulator = IceEmulator(host=args.host, port=args.port, tls=args.tls, access_keys=scenario.pop("access_keys", None))
+    emulator.backend.load_scenario(scenario)
+    emulator.start()
+    print(
+        json.dumps(
+            {
+                "url": emulator.url,
+                "port": emulator.port,
+                "ca_file": emulator.ca_file,
+                "access_key_id": emulator.access_key_id,
+                "connection": json.loads(emulator.connection_uri()),
+            }
+        ),
+        flush=True,
+    )
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    done.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Shared test helpers: point a connection at an emulator and call the hook either way."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.testing.emulator import IceEmulator
+
+FAST_RETRIES = {"retry_base_delay": 0.01, "retry_max_delay": 0.05}
+
+
+def use_connection(
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: IceEmulator,
+    conn_id: str = "ice_default",
+    *,
+    login: str | None = None,
+    password: str | None = None,
+    **extras: Any,
+) -> str:
+    """Define ``conn_id`` (through its AIRFLOW_CONN_ env var) pointing at ``emulator``."""
+    conn = json.loads(emulator.connection_uri(**{**FAST_RETRIES, **extras}))
+    if login is not None:
+        conn["login"] = login
+    if password is not None:
+        conn["password"] = password
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+    return conn_id
+
+
+def call(mode: str, method: str, *args: Any, hook: IceHook | None = None, **kwargs: Any) -> Any:
+    """Run ``hook.<method>`` (sync) or ``hook.a<method>`` (async, in a fresh loop)."""
+    hook = hook or IceHook()
+    if mode == "sync":
+        return getattr(hook, method)(*args, **kwargs)
+
+    async def run() -> Any:
+        async with hook:
+            return await getattr(hook, f"a{method}")(*args, **kwargs)
+
+    return asyncio.run(run())

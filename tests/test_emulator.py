@@ -1,0 +1,105 @@
+"""The emulator on its own: signature checks on raw requests, lifecycles, faults, the command."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from airflow_provider_ice.hooks.transport import sign_request
+from airflow_provider_ice.testing.emulator import IceBackend, IceEmulatorProcess
+
+
+def raw_call(emulator, action, query, *, secret=None, tamper=None):
+    path, headers = sign_request(
+        emulator.endpoint, action, query, emulator.access_key_id, secret or emulator.access_key_secret
+    )
+    if tamper:
+        path, headers = tamper(path, headers)
+    request = urllib.request.Request(emulator.url + path, data=b"", method="POST", headers=headers)
+    context = ssl.create_default_context(cafile=emulator.ca_file) if emulator.tls else None
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_a_correctly_signed_raw_request_is_served(ice_emulator):
+    ice_emulator.backend.add_workflow("wf")
+    status, body = raw_call(ice_emulator, "StartAIWorkflow", {"WorkflowId": "wf", "Inputs": '{"a b": "c+d/é"}'})
+    assert status == 200
+    assert body["TaskId"] and body["RequestId"]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "code", "status"),
+    [
+        (lambda p, h: (p.replace("TaskId=t1", "TaskId=t2"), h), "SignatureDoesNotMatch", 403),
+        (lambda p, h: (p, {**h, "x-acs-action": "StopAIWorkflowTask"}), "SignatureDoesNotMatch", 403),
+        (lambda p, h: (p, {k: v for k, v in h.items() if k != "Authorization"}), "MissingAuthorization", 400),
+        (lambda p, h: (p, {**h, "x-acs-content-sha256": "0" * 64}), "ContentSHA256Mismatch", 400),
+    ],
+)
+def test_tampered_requests_are_rejected(ice_emulator, tamper, code, status):
+    got_status, body = raw_call(ice_emulator, "GetAIWorkflowTask", {"TaskId": "t1"}, tamper=tamper)
+    assert (got_status, body["Code"]) == (status, code)
+    assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
+
+
+def test_wrong_secret(ice_emulator):
+    status, body = raw_call(ice_emulator, "GetAIWorkflowTask", {"TaskId": "t"}, secret="nope")
+    assert (status, body["Code"]) == (403, "SignatureDoesNotMatch")
+
+
+def test_throttling_is_http_400(ice_emulator):
+    ice_emulator.backend.inject("throttling")
+    status, body = raw_call(ice_emulator, "GetAIWorkflowTask", {"TaskId": "t"})
+    assert (status, body["Code"]) == (400, "Throttling.User")
+
+
+def test_time_based_lifecycle():
+    now = [1000.0]
+    backend = IceBackend(clock=lambda: now[0])
+    backend.add_workflow("wf", running_seconds=60, final_status="failed")
+    task_id = backend.add_task("wf")
+    assert backend.handle("GetAIWorkflowTask", {"TaskId": task_id})["WorkflowTask"]["Status"] == "running"
+    now[0] += 61
+    task = backend.handle("GetAIWorkflowTask", {"TaskId": task_id})["WorkflowTask"]
+    assert (task["Status"], task["Outputs"]) == ("failed", "")
+
+
+def test_rate_faults_hit_a_fraction():
+    backend = IceBackend()
+    backend.inject("server_error", rate=0.5)
+    hits = sum(backend.take_fault("GetAIWorkflowTask") is not None for _ in range(2000))
+    assert 800 < hits < 1200
+
+
+def test_unknown_fault_kind_is_refused():
+    with pytest.raises(ValueError, match="fault kind"):
+        IceBackend().inject("meteor")
+
+
+def test_the_command_serves_a_scenario_over_tls():
+    scenario = {
+        "workflows": [{"workflow_id": "wf", "running_polls": 1, "outputs": {"ok": True}}],
+        "tasks": [{"workflow_id": "wf", "task_id": "given"}],
+    }
+    with IceEmulatorProcess(tls=True, scenario=scenario) as emulator:
+        assert emulator.ca_file and emulator.url.startswith("https://127.0.0.1:")
+        status, body = raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "given"})
+        assert (status, body["WorkflowTask"]["Status"]) == (200, "running")
+        emulator.inject("unavailable", 1)
+        status, body = raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "given"})
+        assert (status, body["Code"]) == (503, "ServiceUnavailable")
+        assert emulator.add_task("wf", "second") == "second"
+        assert emulator.calls("GetAIWorkflowTask", "given") == 2
+    # stopped: the port no longer answers
+    time.sleep(0.1)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(emulator.url, timeout=2)

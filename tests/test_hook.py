@@ -1,0 +1,214 @@
+"""IceHook against the emulator over real HTTP(S), through the real SDK (sync) and our transport (async)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.hooks.ice import IceHook
+from tests.helpers import call, use_connection
+
+MODES = ["sync", "async"]
+OUTPUTS = {"video": "oss://bucket/out.mp4", "subtitles": ["en.srt", "zh.srt"]}
+NODES = {"asr": {"Status": "succeeded"}, "translate": {"Status": "succeeded", "Duration": 12}}
+
+
+@pytest.fixture(params=["http", "https"])
+def emulator(request, ice_emulator, ice_emulator_tls, monkeypatch):
+    emu = ice_emulator if request.param == "http" else ice_emulator_tls
+    use_connection(monkeypatch, emu)
+    emu.backend.add_workflow("wf", running_polls=1, outputs=OUTPUTS, node_results=NODES)
+    return emu
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_start_poll_and_stop(emulator, mode):
+    task_id = call(mode, "start_ai_workflow", "wf", inputs={"lang": "en"}, user_data="plain text", dispatch_tag="t1")
+    first = call(mode, "get_workflow_task", task_id)
+    assert (first.task_id, first.status, first.is_terminal, first.outputs) == (task_id, "running", False, None)
+    assert first.inputs == {"lang": "en"}
+    assert first.user_data == "plain text"
+    done = call(mode, "get_workflow_task", task_id)
+    assert (done.status, done.outputs, done.node_results) == ("succeeded", OUTPUTS, NODES)
+    assert done.workflow is not None and done.workflow["workflow_id"] == "wf"
+    assert call(mode, "stop_ai_workflow_task", task_id) is None
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+    assert emulator.backend.calls("GetAIWorkflowTask", task_id) == 2
+    assert emulator.backend.calls("StopAIWorkflowTask", task_id) == 1
+
+
+def test_sync_and_async_paths_return_identical_records(emulator):
+    emulator.backend.add_workflow("obj", running_polls=0, outputs=OUTPUTS, node_results=NODES, fields_as_objects=True)
+    for workflow in ("wf", "obj"):
+        sync_id = emulator.backend.add_task(workflow, task_id=f"{workflow}-sync", user_data={"k": "v"})
+        async_id = emulator.backend.add_task(workflow, task_id=f"{workflow}-async", user_data={"k": "v"})
+        for _ in range(2):
+            sync_task = call("sync", "get_workflow_task", sync_id).to_dict()
+            async_task = call("async", "get_workflow_task", async_id).to_dict()
+            for record in (sync_task, async_task):
+                record.pop("task_id")
+            assert sync_task == async_task
+        assert sync_task["outputs"] == OUTPUTS
+        assert sync_task["user_data"] == {"k": "v"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("kind", "count"),
+    [
+        ("throttling", 2),
+        ("throttling_retry_after", 1),
+        ("server_error", 2),
+        ("unavailable", 2),
+        ("drop", 2),
+        ("non_json", 2),
+    ],
+)
+def test_transient_errors_are_retried(emulator, mode, kind, count):
+    task_id = emulator.backend.add_task("wf", task_id="t")
+    emulator.backend.inject(kind, count, action="GetAIWorkflowTask", retry_after_ms=50)
+    assert call(mode, "get_workflow_task", task_id).status == "running"
+    assert emulator.backend.calls("GetAIWorkflowTask", task_id) == count + 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_read_timeout_is_retried(emulator, monkeypatch, mode):
+    use_connection(monkeypatch, emulator, read_timeout=0.3)
+    task_id = emulator.backend.add_task("wf", task_id="t")
+    emulator.backend.inject("delay", 1, delay=1.0)
+    assert call(mode, "get_workflow_task", task_id).status == "running"
+    assert emulator.backend.calls("GetAIWorkflowTask", task_id) == 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_retries_are_bounded(emulator, monkeypatch, mode):
+    use_connection(monkeypatch, emulator, max_attempts=3)
+    emulator.backend.inject("unavailable", 10)
+    with pytest.raises(IceApiError) as excinfo:
+        call(mode, "get_workflow_task", "t")
+    err = excinfo.value
+    assert (err.code, err.status_code, err.retryable) == ("ServiceUnavailable", 503, True)
+    assert err.request_id
+    assert emulator.backend.calls("GetAIWorkflowTask") == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_total_retry_time_is_bounded(emulator, monkeypatch, mode):
+    use_connection(
+        monkeypatch, emulator, max_attempts=50, retry_base_delay=0.2, retry_max_delay=0.2, retry_max_elapsed=0.5
+    )
+    emulator.backend.inject("throttling", 50)
+    started = time.monotonic()
+    with pytest.raises(IceApiError, match=r"Throttling\.User"):
+        call(mode, "get_workflow_task", "t")
+    # No attempt starts past 0.5 s, so the call gives up long before its 50 attempts.
+    assert time.monotonic() - started < 1.0
+    assert 2 <= emulator.backend.calls("GetAIWorkflowTask") < 50
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("setup", "code", "status"),
+    [
+        ("wrong_secret", "SignatureDoesNotMatch", 403),
+        ("unknown_key", "InvalidAccessKeyId.NotFound", 404),
+        ("unknown_task", "InvalidParameter.TaskNotFound", 404),
+    ],
+)
+def test_permanent_errors_fail_after_one_call(emulator, monkeypatch, caplog, capsys, mode, setup, code, status):
+    if setup == "wrong_secret":
+        use_connection(monkeypatch, emulator, password="not-the-secret")
+    elif setup == "unknown_key":
+        use_connection(monkeypatch, emulator, login="LTAIunknown")
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(IceApiError) as excinfo:
+        call(mode, "get_workflow_task", "no-such-task")
+    err = excinfo.value
+    assert (err.code, err.status_code, err.retryable) == (code, status, False)
+    assert code in str(err)
+    assert emulator.backend.calls("GetAIWorkflowTask") == 1
+    logs = caplog.text + "".join(capsys.readouterr())
+    for secret in (emulator.access_key_secret, "not-the-secret"):
+        assert secret not in str(err)
+        assert secret not in logs
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_unknown_workflow_is_a_permanent_error(emulator, mode):
+    with pytest.raises(IceApiError) as excinfo:
+        call(mode, "start_ai_workflow", "no-such-workflow")
+    assert excinfo.value.code == "InvalidParameter.WorkflowNotFound"
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("method", "args", "field"),
+    [
+        ("get_workflow_task", ("",), "workflow_task_id"),
+        ("get_workflow_task", ("   ",), "workflow_task_id"),
+        ("stop_ai_workflow_task", (None,), "workflow_task_id"),
+        ("start_ai_workflow", ("",), "workflow_id"),
+        ("start_ai_workflow", ("wf", object()), "inputs"),
+        ("start_ai_workflow", ("wf", None, {1, 2}), "user_data"),
+    ],
+)
+def test_bad_arguments_fail_before_any_call(emulator, mode, method, args, field):
+    with pytest.raises(IceConfigurationError, match=field):
+        call(mode, method, *args)
+    assert emulator.backend.calls() == 0
+
+
+def test_stop_refused_for_non_realtime_task(emulator):
+    emulator.backend.add_workflow("vod", stoppable=False, running_polls=5)
+    task_id = emulator.backend.add_task("vod")
+    with pytest.raises(IceApiError) as excinfo:
+        IceHook().stop_ai_workflow_task(task_id)
+    assert excinfo.value.code == "InvalidParameter.TaskType"
+
+
+def test_test_connection(emulator, monkeypatch):
+    assert IceHook().test_connection() == (True, "credentials/endpoint OK")
+    use_connection(monkeypatch, emulator, password="wrong")
+    ok, message = IceHook().test_connection()
+    assert not ok
+    assert message.startswith("rejected: SignatureDoesNotMatch")
+    assert "wrong" not in message.replace("SignatureDoesNotMatch", "")
+
+
+def test_test_connection_unreachable(ice_emulator, monkeypatch):
+    use_connection(monkeypatch, ice_emulator, endpoint="127.0.0.1:9", connect_timeout=1)
+    ok, message = IceHook().test_connection()
+    assert not ok
+    assert message.startswith("unreachable: ConnectionError")
+
+
+def test_test_connection_bad_config(ice_emulator, monkeypatch):
+    use_connection(monkeypatch, ice_emulator, protocol="gopher")
+    ok, message = IceHook().test_connection()
+    assert not ok
+    assert "'protocol'" in message
+
+
+def test_http_is_logged_as_a_warning(ice_emulator, monkeypatch, caplog, capsys):
+    use_connection(monkeypatch, ice_emulator)
+    caplog.set_level(logging.WARNING)
+    IceHook().get_connection_config()
+    assert "plain http" in caplog.text + capsys.readouterr().out
+
+
+def test_region_id_from_the_hook(ice_emulator, monkeypatch):
+    use_connection(monkeypatch, ice_emulator, region_id="")
+    with pytest.raises(IceConfigurationError, match="region_id"):
+        IceHook().get_connection_config()
+    assert IceHook(region_id="eu-central-1").get_connection_config().region_id == "eu-central-1"
+
+
+def test_client_is_cached_and_points_at_the_configured_endpoint(emulator):
+    hook = IceHook()
+    client = hook.get_conn()
+    assert hook.get_conn() is client
+    assert client._endpoint == emulator.endpoint
