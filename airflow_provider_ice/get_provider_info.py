@@ -62,6 +62,12 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.hooks.ice"]},
         ],
+        "sensors": [
+            {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.sensors.ice"]},
+        ],
+        "triggers": [
+            {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.triggers.ice"]},
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_ice.hooks.ice.IceHook",

@@ -1,11 +1,26 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 
-# Airflow reads its configuration at import: give the test session its own home before that.
+import pytest
+
+# Airflow reads its configuration at import: give the test session its own home and DAG folder
+# (dag.test() runs DAGs found in a bundle) before anything imports it.
 _HOME = tempfile.mkdtemp(prefix="ice-tests-airflow-home-")
-os.environ.setdefault("AIRFLOW_HOME", _HOME)
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ["AIRFLOW_HOME"] = _HOME
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(os.path.dirname(__file__), "dags")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
 
 pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> str:
+    """A migrated SQLite metadata DB in the session's AIRFLOW_HOME."""
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
+    return _HOME

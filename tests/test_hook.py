@@ -40,7 +40,8 @@ def test_start_poll_and_stop(emulator, mode):
     assert emulator.backend.calls("StopAIWorkflowTask", task_id) == 1
 
 
-def test_sync_and_async_paths_return_identical_records(emulator):
+def test_sync_and_async_paths_return_identical_records(emulator, monkeypatch):
+    monkeypatch.setattr(emulator.backend, "_clock", lambda: 1_767_225_600.0)  # same timestamps for both
     emulator.backend.add_workflow("obj", running_polls=0, outputs=OUTPUTS, node_results=NODES, fields_as_objects=True)
     for workflow in ("wf", "obj"):
         sync_id = emulator.backend.add_task(workflow, task_id=f"{workflow}-sync", user_data={"k": "v"})

@@ -1,0 +1,98 @@
+"""IceWorkflowTaskSensor: wait for an ICE AI workflow task and hand its results to XCom."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensorOperator, PokeReturnValue, conf
+
+from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+from airflow_provider_ice.waiting import (
+    DEFERRAL_GRACE,
+    IceWaitMixin,
+    require_positive,
+    require_task_id,
+    reraise_errors_past_soft_fail,
+)
+
+
+class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
+    """Wait until an ICE AI workflow task is terminal; push its Outputs and NodeResults to XCom.
+
+    :param workflow_task_id: the ICE TaskId (templated).
+    :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated).
+    :param region_id: overrides the connection's ``region_id`` (templated).
+    :param accept_partial_success: succeed on ``partial-succeeded`` too (default: fail).
+    :param deferrable: wait in the triggerer, freeing the worker (default
+        ``[operators] default_deferrable``).
+    :param poke_interval: seconds between polls (all modes).
+    :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
+
+    Outcomes: ``succeeded`` succeeds; ``partial-succeeded`` succeeds only with
+    ``accept_partial_success``; ``failed``/``stopped`` fail (``AirflowFailException``, no retries:
+    the remote task will not change) naming the failed nodes. XCom, written in every terminal
+    outcome: ``return_value`` = Outputs, ``node_results`` = NodeResults, ``status`` = final status.
+    """
+
+    template_fields: Sequence[str] = ("workflow_task_id", "ice_conn_id", "region_id")
+    ui_color = "#ff6a00"
+
+    def __init__(
+        self,
+        *,
+        workflow_task_id: str,
+        ice_conn_id: str = IceHook.default_conn_name,
+        region_id: str | None = None,
+        accept_partial_success: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poke_interval: float = 30.0,
+        timeout: float = timedelta(days=7).total_seconds(),
+        **kwargs: Any,
+    ) -> None:
+        require_positive("poke_interval", poke_interval)
+        require_positive("timeout", timeout)
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        self.workflow_task_id = workflow_task_id
+        self.ice_conn_id = ice_conn_id
+        self.region_id = region_id
+        self.accept_partial_success = accept_partial_success
+        self.deferrable = deferrable
+
+    def execute(self, context: Any) -> Any:
+        self.workflow_task_id = require_task_id("workflow_task_id", self.workflow_task_id)
+        if not self.deferrable:
+            return super().execute(context)
+        # One synchronous check first: an already finished task needs no triggerer round trip.
+        task = self.hook.get_workflow_task(self.workflow_task_id)
+        if task.is_terminal:
+            return self.finish(context, task)
+        self.log.info("ICE workflow task %s is %s; deferring.", self.workflow_task_id, task.status)
+        self.defer(
+            trigger=IceWorkflowTaskTrigger(
+                workflow_task_id=self.workflow_task_id,
+                ice_conn_id=self.ice_conn_id,
+                region_id=self.region_id,
+                poll_interval=self.poke_interval,
+                timeout=self.timeout,
+                accept_partial_success=self.accept_partial_success,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE,
+        )
+
+    def poke(self, context: Any) -> bool | PokeReturnValue:
+        task = self.hook.get_workflow_task(self.workflow_task_id)
+        self.log.info("ICE workflow task %s: %s", task.task_id, task.status)
+        if not task.is_terminal:
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self.finish(context, task))
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSkipException as exc:
+            reraise_errors_past_soft_fail(exc)
+            raise

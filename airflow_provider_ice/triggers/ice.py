@@ -1,0 +1,117 @@
+"""IceWorkflowTaskTrigger: wait on an ICE AI workflow task in the triggerer, asynchronously.
+
+Module import is cheap (no SDK, no aiohttp): DAG files import it through the sensor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
+
+
+class IceWorkflowTaskTrigger(BaseTrigger):
+    """Poll GetAIWorkflowTask until the task is terminal; yield exactly one event.
+
+    :param workflow_task_id: the ICE TaskId.
+    :param ice_conn_id: the ``alibaba_cloud_ice`` connection.
+    :param region_id: overrides the connection's ``region_id``.
+    :param poll_interval: seconds between polls.
+    :param timeout: seconds from now after which a ``timeout`` event ends the wait (None: no limit).
+    :param accept_partial_success: whether ``partial-succeeded`` is a ``success`` event.
+    :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
+        trigger rebuilt after a triggerer restart keeps the original deadline.
+    :param started_at: when the wait began (epoch seconds), kept across restarts the same way.
+
+    The event is ``{"status": "success" | "failure" | "error" | "timeout", "workflow_task_id",
+    "task_status", "message", "error_code", "retryable"}``: never Outputs or NodeResults, which the
+    resuming task fetches whatever their size. Transient API failures are retried by the hook;
+    when its retries run out the trigger keeps polling at its interval (until the deadline); a
+    permanent error ends the wait with an ``error`` event. No credential is ever serialized.
+    """
+
+    def __init__(
+        self,
+        workflow_task_id: str,
+        ice_conn_id: str = IceHook.default_conn_name,
+        region_id: str | None = None,
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        accept_partial_success: bool = False,
+        deadline: float | None = None,
+        started_at: float | None = None,
+    ) -> None:
+        super().__init__()
+        if poll_interval <= 0:
+            raise IceConfigurationError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}.")
+        self.workflow_task_id = workflow_task_id
+        self.ice_conn_id = ice_conn_id
+        self.region_id = region_id
+        self.poll_interval = float(poll_interval)
+        self.accept_partial_success = accept_partial_success
+        self.started_at = started_at if started_at is not None else time.time()
+        if deadline is None and timeout is not None:
+            deadline = self.started_at + float(timeout)
+        self.deadline = deadline
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "workflow_task_id": self.workflow_task_id,
+                "ice_conn_id": self.ice_conn_id,
+                "region_id": self.region_id,
+                "poll_interval": self.poll_interval,
+                "accept_partial_success": self.accept_partial_success,
+                "deadline": self.deadline,
+                "started_at": self.started_at,
+            },
+        )
+
+    def _next_sleep(self, now: float) -> float:
+        interval = self.poll_interval
+        if self.deadline is not None:
+            interval = min(interval, max(self.deadline - now, 0.0))
+        return interval
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        hook = IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
+        try:
+            yield TriggerEvent(await self._wait(hook))
+        finally:
+            await hook.aclose()
+
+    async def _wait(self, hook: IceHook) -> dict[str, Any]:
+        task_id = self.workflow_task_id
+        while True:
+            try:
+                task = await hook.aget_workflow_task(task_id)
+            except IceConfigurationError as exc:
+                return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code="InvalidConfiguration"))
+            except IceApiError as exc:
+                if not exc.retryable:
+                    return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code=exc.code))
+                self.log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, exc)
+            else:
+                self.log.info(
+                    "ICE workflow task %s: %s (%.0fs elapsed)", task_id, task.status, time.time() - self.started_at
+                )
+                if task.is_terminal:
+                    return dict(terminal_event(task, self.accept_partial_success))
+            now = time.time()
+            if self.deadline is not None and now >= self.deadline:
+                return dict(
+                    error_event(
+                        task_id,
+                        Outcome.TIMEOUT,
+                        f"ICE workflow task {task_id} was still running after {now - self.started_at:.0f}s.",
+                    )
+                )
+            await asyncio.sleep(self._next_sleep(now))

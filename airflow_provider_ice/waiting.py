@@ -1,0 +1,103 @@
+"""Waiting on an ICE task from an operator: the shared part of the sensor and the start operator.
+
+Sync check, deferral, resumption and the final verdict live here once. Status meanings come from
+:mod:`.outcomes`, the XCom contract from :mod:`.xcom`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.models import IceWorkflowTask
+from airflow_provider_ice.outcomes import Outcome, decide, describe
+from airflow_provider_ice.xcom import push_task_results
+
+#: How long Airflow's own deferral timeout waits past the trigger's deadline: the trigger reports a
+#: timeout itself (cleanly, with a message); Airflow's timeout is only the backstop.
+DEFERRAL_GRACE = timedelta(minutes=5)
+
+
+def require_positive(name: str, value: float | timedelta | None, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
+        raise IceConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
+
+
+def require_task_id(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise IceConfigurationError(
+            f"{name} is {value!r} after rendering: give the ICE TaskId (e.g. the StartAIWorkflow result)."
+        )
+    return value.strip()
+
+
+class IceWaitMixin:
+    """Shared by :class:`IceWorkflowTaskSensor` and :class:`IceStartAIWorkflowOperator`."""
+
+    ice_conn_id: str
+    region_id: str | None
+    accept_partial_success: bool
+    do_xcom_push: bool
+    log: Any
+
+    @cached_property
+    def hook(self) -> IceHook:
+        return IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
+
+    def finish(self, context: Any, task: IceWorkflowTask) -> Any:
+        """Write the XCom contract for a terminal task, then return its Outputs or raise.
+
+        A failure raises :class:`AirflowFailException`: the remote task will not change, so Airflow
+        retries would only repeat the verdict.
+        """
+        outcome = decide(task.status, self.accept_partial_success)
+        message = describe(task, outcome)
+        succeeded = outcome is Outcome.SUCCESS
+        if self.do_xcom_push:
+            # On success the caller returns Outputs and Airflow pushes return_value itself.
+            push_task_results(context, task, include_return_value=not succeeded)
+        if not succeeded:
+            raise AirflowFailException(message)
+        self.log.info("%s", message)
+        return task.outputs
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger: validate its event, fetch the final record, decide."""
+        if not isinstance(event, dict) or event.get("status") not in set(Outcome) or not event.get("workflow_task_id"):
+            raise AirflowException(f"Unexpected event from IceWorkflowTaskTrigger: {event!r}")
+        status = Outcome(event["status"])
+        if status is Outcome.TIMEOUT:
+            raise AirflowSensorTimeout(event.get("message") or "Timed out waiting for the ICE workflow task.")
+        if status is Outcome.ERROR:
+            raise IceApiError(
+                event.get("error_code") or "TriggerError",
+                event.get("message") or "the trigger failed",
+                retryable=bool(event.get("retryable")),
+            )
+        # The event stays small; Outputs and NodeResults (any size) come from one more call here.
+        task = self.hook.get_workflow_task(event["workflow_task_id"])
+        if not task.is_terminal:
+            raise AirflowException(
+                f"The trigger reported {event.get('task_status')!r} but ICE now says {task.status!r} "
+                f"for task {task.task_id}."
+            )
+        return self.finish(context, task)
+
+
+def reraise_errors_past_soft_fail(exc: BaseException) -> None:
+    """``soft_fail`` skips on timeouts and failed tasks, never on bad configuration or API errors.
+
+    Airflow's deferred resume turns *any* AirflowException into a skip under ``soft_fail``; poke
+    mode does not. Re-raising the cause keeps the outcome the same in every mode.
+    """
+    cause = exc.__cause__
+    if isinstance(cause, (IceApiError, IceConfigurationError)):
+        raise cause from None

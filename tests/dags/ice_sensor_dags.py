@@ -1,0 +1,50 @@
+"""DAGs the sensor tests run with dag.test(): one per mode and option set.
+
+dag_id ``ice_sensor_<mode>_<variant>``; the ICE TaskId comes from the ``workflow_task_id`` param.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+
+MODES = ("poke", "reschedule", "deferrable")
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {"timeout": 60},
+    "partial_ok": {"timeout": 60, "accept_partial_success": True},
+    "short": {"timeout": 2},
+    "short_soft": {"timeout": 2, "soft_fail": True},
+}
+
+
+def build(mode: str, variant: str) -> DAG:
+    with DAG(f"ice_sensor_{mode}_{variant}", schedule=None, params={"workflow_task_id": ""}) as dag:
+        wait = IceWorkflowTaskSensor(
+            task_id="wait",
+            workflow_task_id="{{ params.workflow_task_id }}",
+            deferrable=mode == "deferrable",
+            mode="reschedule" if mode == "reschedule" else "poke",
+            poke_interval=0.1,
+            retries=1,  # a failed ICE task must not be retried: the verdict cannot change
+            retry_delay=timedelta(seconds=0.1),
+            **VARIANTS[variant],
+        )
+
+        @task
+        def summarize(ti: Any = None) -> dict[str, Any]:
+            return {
+                "outputs": ti.xcom_pull(task_ids="wait"),
+                "node_results": ti.xcom_pull(task_ids="wait", key="node_results"),
+            }
+
+        wait >> summarize()
+    return dag
+
+
+for _mode in MODES:
+    for _variant in VARIANTS:
+        globals()[f"dag_{_mode}_{_variant}"] = build(_mode, _variant)

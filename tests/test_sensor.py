@@ -1,0 +1,147 @@
+"""IceWorkflowTaskSensor in real DAG runs (dag.test() on the installed Airflow) against the emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dagrun import run_dag
+
+MODES = ["poke", "reschedule", "deferrable"]
+OUTPUTS = {"video": "oss://bucket/out.mp4", "subtitles": {"en": "oss://bucket/en.srt"}}
+NODES = {"asr": {"Status": "succeeded"}, "translate": {"Status": "failed", "Message": "quota"}}
+FOREVER = 10**9
+
+
+@pytest.fixture
+def emulator(ice_emulator, ice_connection, airflow_db):
+    return ice_emulator
+
+
+def start(emulator, final_status="succeeded", running_polls=2, node_results=NODES, outputs=OUTPUTS, **kw):
+    emulator.backend.add_workflow(
+        "wf", running_polls=running_polls, final_status=final_status, outputs=outputs, node_results=node_results, **kw
+    )
+    return emulator.backend.add_task("wf")
+
+
+def run(mode, variant, task_id):
+    return run_dag("ice_sensor_dags.py", f"ice_sensor_{mode}_{variant}", workflow_task_id=task_id)
+
+
+def assert_contract(result, status, outputs=OUTPUTS, nodes=NODES):
+    xcom = result.xcoms_of("wait")
+    assert xcom == {"return_value": outputs, "node_results": nodes, "status": status}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_succeeded(emulator, mode):
+    task_id = start(emulator)
+    result = run(mode, "default", task_id)
+    assert result.state == "success"
+    assert result.task_states == {"wait": "success", "summarize": "success"}
+    assert_contract(result, "succeeded")
+    assert result.xcoms_of("summarize")["return_value"] == {"outputs": OUTPUTS, "node_results": NODES}
+    polls = emulator.backend.calls("GetAIWorkflowTask", task_id)
+    # 2 running answers then the terminal one; deferrable adds the final fetch on resume.
+    assert polls == (4 if mode == "deferrable" else 3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("final_status", ["failed", "stopped", "partial-succeeded"])
+def test_unsuccessful_end_fails_once_and_still_writes_xcom(emulator, mode, final_status):
+    task_id = start(emulator, final_status=final_status)
+    result = run(mode, "default", task_id)
+    assert result.state == "failed"
+    assert result.task_states["wait"] == "failed"
+    assert result.try_numbers["wait"] == 1  # no retry of a verdict that cannot change
+    assert_contract(result, final_status)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_partial_success_accepted(emulator, mode):
+    task_id = start(emulator, final_status="partial-succeeded")
+    result = run(mode, "partial_ok", task_id)
+    assert result.state == "success"
+    assert_contract(result, "partial-succeeded")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_timeout(emulator, mode):
+    task_id = start(emulator, running_polls=FOREVER)
+    result = run(mode, "short", task_id)
+    assert result.task_states["wait"] == "failed"
+    assert result.try_numbers["wait"] == 1
+    assert result.xcoms_of("wait") == {}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_timeout_with_soft_fail_skips(emulator, mode):
+    task_id = start(emulator, running_polls=FOREVER)
+    result = run(mode, "short_soft", task_id)
+    assert result.task_states == {"wait": "skipped", "summarize": "skipped"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_soft_fail_does_not_hide_api_errors(emulator, mode):
+    result = run(mode, "short_soft", "no-such-task")
+    assert result.task_states["wait"] == "failed"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_throttling_and_5xx_bursts_mid_wait(emulator, mode):
+    task_id = start(emulator, running_polls=3)
+    emulator.backend.inject("throttling", 3, action="GetAIWorkflowTask")
+    emulator.backend.inject("server_error", 2, action="GetAIWorkflowTask")
+    emulator.backend.inject("unavailable", 2, action="GetAIWorkflowTask")
+    result = run(mode, "default", task_id)
+    assert result.state == "success"
+    assert_contract(result, "succeeded")
+    assert emulator.backend.calls("GetAIWorkflowTask", task_id) >= 4 + 7
+
+
+def test_object_fields_and_non_json_strings_reach_xcom_parsed(emulator):
+    task_id = start(
+        emulator, running_polls=0, outputs="oss://bucket/plain-path.mp4", node_results=NODES, fields_as_objects=True
+    )
+    result = run("deferrable", "default", task_id)
+    assert result.xcoms_of("wait")["return_value"] == "oss://bucket/plain-path.mp4"
+    assert result.xcoms_of("wait")["node_results"] == NODES
+
+
+def test_a_one_megabyte_node_results_reaches_xcom_whole(emulator):
+    big = {f"node_{i}": {"Status": "succeeded", "Log": "x" * 1000} for i in range(1100)}
+    task_id = start(emulator, node_results=big)
+    result = run("deferrable", "default", task_id)
+    assert result.state == "success"
+    assert result.xcoms_of("wait")["node_results"] == big
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_blank_task_id_after_rendering_fails_before_any_call(emulator, mode):
+    result = run(mode, "default", "   ")
+    assert result.task_states["wait"] == "failed"
+    assert emulator.backend.calls() == 0
+
+
+@pytest.mark.parametrize(("field", "value"), [("poke_interval", 0), ("poke_interval", -1), ("timeout", 0)])
+def test_non_positive_intervals_are_refused(field, value):
+    from airflow_provider_ice.exceptions import IceConfigurationError
+    from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+
+    with pytest.raises(IceConfigurationError, match=field):
+        IceWorkflowTaskSensor(task_id="s", workflow_task_id="t", **{field: value})
+
+
+@pytest.mark.parametrize("event", [None, {}, {"status": "done", "workflow_task_id": "t"}, {"status": "success"}])
+def test_execute_complete_validates_the_event(event):
+    from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+
+    sensor = IceWorkflowTaskSensor(task_id="s", workflow_task_id="t")
+    with pytest.raises(Exception, match="Unexpected event"):
+        sensor.execute_complete({}, event)
+
+
+def test_sensor_template_fields():
+    from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+
+    assert {"workflow_task_id", "ice_conn_id", "region_id"} <= set(IceWorkflowTaskSensor.template_fields)

@@ -1,0 +1,142 @@
+"""IceWorkflowTaskTrigger.run() driven directly, as the triggerer would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import pytest
+
+from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+from tests.helpers import use_connection
+
+NODES = {"asr": {"Status": "failed"}, "mux": {"Status": "succeeded"}}
+
+
+async def first_event(trigger):
+    events = [event async for event in trigger.run()]
+    assert len(events) == 1
+    return events[0].payload
+
+
+def rebuild(trigger):
+    classpath, kwargs = trigger.serialize()
+    json.dumps(kwargs)  # what the triggerer stores must be plain JSON
+    assert classpath == "airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger"
+    return IceWorkflowTaskTrigger(**kwargs)
+
+
+@pytest.fixture
+def emulator(ice_emulator, ice_connection):
+    ice_emulator.backend.add_workflow("ok", running_polls=2, outputs={"o": 1}, node_results={"n": "x" * 10**6})
+    ice_emulator.backend.add_workflow("bad", running_polls=1, final_status="failed", node_results=NODES)
+    ice_emulator.backend.add_workflow("partial", final_status="partial-succeeded")
+    ice_emulator.backend.add_workflow("slow", running_polls=10**9)
+    return ice_emulator
+
+
+async def test_success_event_is_small(emulator):
+    task_id = emulator.backend.add_task("ok")
+    event = await first_event(IceWorkflowTaskTrigger(task_id, poll_interval=0.01))
+    assert event == {
+        "status": "success",
+        "workflow_task_id": task_id,
+        "task_status": "succeeded",
+        "message": f"ICE workflow task {task_id} ended with status 'succeeded'.",
+        "error_code": None,
+        "retryable": False,
+    }
+    assert len(json.dumps(event)) < 1000  # NodeResults is 1 MB; the event carries none of it
+    assert emulator.backend.calls("GetAIWorkflowTask", task_id) == 3
+
+
+async def test_failure_event_names_failed_nodes(emulator):
+    task_id = emulator.backend.add_task("bad")
+    event = await first_event(IceWorkflowTaskTrigger(task_id, poll_interval=0.01))
+    assert (event["status"], event["task_status"]) == ("failure", "failed")
+    assert "failed nodes: asr" in event["message"]
+
+
+@pytest.mark.parametrize(("accept", "status"), [(False, "failure"), (True, "success")])
+async def test_partial_success(emulator, accept, status):
+    task_id = emulator.backend.add_task("partial")
+    event = await first_event(IceWorkflowTaskTrigger(task_id, poll_interval=0.01, accept_partial_success=accept))
+    assert (event["status"], event["task_status"]) == (status, "partial-succeeded")
+
+
+async def test_permanent_error_ends_after_one_call(emulator):
+    event = await first_event(IceWorkflowTaskTrigger("no-such-task", poll_interval=0.01))
+    assert (event["status"], event["error_code"], event["task_status"]) == (
+        "error",
+        "InvalidParameter.TaskNotFound",
+        None,
+    )
+    assert emulator.backend.calls("GetAIWorkflowTask") == 1
+
+
+async def test_bad_connection_is_an_error_event(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, protocol="gopher")
+    event = await first_event(IceWorkflowTaskTrigger("t", poll_interval=0.01))
+    assert (event["status"], event["error_code"]) == ("error", "InvalidConfiguration")
+    assert "'protocol'" in event["message"]
+    assert emulator.backend.calls() == 0
+
+
+async def test_transient_errors_are_retried_and_survive_an_exhausted_budget(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_attempts=2)
+    task_id = emulator.backend.add_task("ok")
+    emulator.backend.inject("throttling", 3)  # more than one call's budget: the trigger polls on
+    emulator.backend.inject("drop", 1)
+    event = await first_event(IceWorkflowTaskTrigger(task_id, poll_interval=0.01))
+    assert event["status"] == "success"
+    assert emulator.backend.calls("GetAIWorkflowTask", task_id) == 3 + 4
+
+
+async def test_timeout_event(emulator):
+    task_id = emulator.backend.add_task("slow")
+    started = time.monotonic()
+    event = await first_event(IceWorkflowTaskTrigger(task_id, poll_interval=0.05, timeout=0.3))
+    assert event["status"] == "timeout"
+    assert event["task_status"] is None
+    assert 0.3 <= time.monotonic() - started < 2
+
+
+async def test_rebuilt_from_serialize_mid_wait_carries_on(emulator):
+    emulator.backend.add_workflow("five", running_polls=5, outputs={"o": 1})
+    task_id = emulator.backend.add_task("five")
+    trigger = IceWorkflowTaskTrigger(task_id, poll_interval=0.05, timeout=30)
+    run = trigger.run().__aiter__()
+    pending = asyncio.ensure_future(run.__anext__())
+    while emulator.backend.calls("GetAIWorkflowTask", task_id) < 2:  # noqa: ASYNC110 (another thread's counter)
+        await asyncio.sleep(0.01)
+    pending.cancel()  # the triggerer restarts
+    with pytest.raises(asyncio.CancelledError):
+        await pending
+    await run.aclose()  # type: ignore[attr-defined]
+    again = rebuild(trigger)
+    assert (again.workflow_task_id, again.deadline, again.started_at) == (
+        task_id,
+        trigger.deadline,
+        trigger.started_at,
+    )
+    event = await first_event(again)
+    assert event["status"] == "success"
+    assert emulator.backend.calls("GetAIWorkflowTask", task_id) == 6
+
+
+async def test_one_log_line_per_poll(emulator, caplog, capsys):
+    caplog.set_level(logging.INFO)
+    task_id = emulator.backend.add_task("ok")
+    await first_event(IceWorkflowTaskTrigger(task_id, poll_interval=0.01))
+    logs = caplog.text + capsys.readouterr().out
+    lines = [line for line in logs.splitlines() if f"ICE workflow task {task_id}: " in line and "elapsed" in line]
+    assert len(lines) == 3
+    assert "running (0s elapsed)" in lines[0]
+    assert "succeeded" in lines[-1]
+
+
+def test_poll_interval_must_be_positive():
+    with pytest.raises(Exception, match="poll_interval"):
+        IceWorkflowTaskTrigger("t", poll_interval=0)
