@@ -68,6 +68,9 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.triggers.ice"]},
         ],
+        "operators": [
+            {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.operators.ice"]},
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_ice.hooks.ice.IceHook",

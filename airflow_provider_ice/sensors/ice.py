@@ -30,6 +30,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         ``[operators] default_deferrable``).
     :param poke_interval: seconds between polls (all modes).
     :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
+    :param start_from_trigger: go straight to the triggerer without occupying a worker first
+        (Airflow versions with ``StartTriggerArgs``); the worker only runs the final step.
 
     Outcomes: ``succeeded`` succeeds; ``partial-succeeded`` succeeds only with
     ``accept_partial_success``; ``failed``/``stopped`` fail (``AirflowFailException``, no retries:
@@ -50,11 +52,31 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float = 30.0,
         timeout: float = timedelta(days=7).total_seconds(),
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         require_positive("poke_interval", poke_interval)
         require_positive("timeout", timeout)
-        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        if start_from_trigger:
+            from airflow.triggers.base import StartTriggerArgs
+
+            # No worker at all until the task is terminal: the triggerer renders these kwargs
+            # (the templated ones among them) and runs the same trigger the deferrable path uses.
+            kwargs["start_trigger_args"] = StartTriggerArgs(
+                trigger_cls=f"{IceWorkflowTaskTrigger.__module__}.{IceWorkflowTaskTrigger.__qualname__}",
+                trigger_kwargs={
+                    "workflow_task_id": workflow_task_id,
+                    "ice_conn_id": ice_conn_id,
+                    "region_id": region_id,
+                    "poll_interval": float(poke_interval),
+                    "timeout": float(timeout),
+                    "accept_partial_success": accept_partial_success,
+                },
+                next_method="execute_complete",
+                next_kwargs=None,
+                timeout=timedelta(seconds=timeout) + DEFERRAL_GRACE,
+            )
+        super().__init__(poke_interval=poke_interval, timeout=timeout, start_from_trigger=start_from_trigger, **kwargs)
         self.workflow_task_id = workflow_task_id
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -15,6 +15,20 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
+
+
+async def stop_best_effort(stop: Awaitable[None], workflow_task_id: str, log: Any) -> None:
+    """Await a StopAIWorkflowTask call; a refusal is logged, never raised.
+
+    ICE documents stopping for real-time (live/RTC) tasks only, so a refusal is expected.
+    """
+    try:
+        await stop
+        log.info("Requested StopAIWorkflowTask for ICE workflow task %s.", workflow_task_id)
+    except (IceApiError, IceConfigurationError) as exc:
+        log.warning(
+            "ICE did not stop workflow task %s (only real-time tasks can be stopped): %s", workflow_task_id, exc
+        )
 
 
 class IceWorkflowTaskTrigger(BaseTrigger):
@@ -29,6 +43,9 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
         trigger rebuilt after a triggerer restart keeps the original deadline.
     :param started_at: when the wait began (epoch seconds), kept across restarts the same way.
+    :param stop_on_kill: on Airflow >= 3.3, stop the ICE task (StopAIWorkflowTask, best effort) when
+        a user kills the deferred task (mark failed/success, clear). Never on triggerer restart or
+        timeout. Set by the start operator, which owns the task; the sensor only watches.
 
     The event is ``{"status": "success" | "failure" | "error" | "timeout", "workflow_task_id",
     "task_status", "message", "error_code", "retryable"}``: never Outputs or NodeResults, which the
@@ -47,6 +64,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         accept_partial_success: bool = False,
         deadline: float | None = None,
         started_at: float | None = None,
+        stop_on_kill: bool = False,
     ) -> None:
         super().__init__()
         if poll_interval <= 0:
@@ -56,6 +74,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         self.region_id = region_id
         self.poll_interval = float(poll_interval)
         self.accept_partial_success = accept_partial_success
+        self.stop_on_kill = stop_on_kill
         self.started_at = started_at if started_at is not None else time.time()
         if deadline is None and timeout is not None:
             deadline = self.started_at + float(timeout)
@@ -72,6 +91,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                 "accept_partial_success": self.accept_partial_success,
                 "deadline": self.deadline,
                 "started_at": self.started_at,
+                "stop_on_kill": self.stop_on_kill,
             },
         )
 
@@ -87,6 +107,13 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             yield TriggerEvent(await self._wait(hook))
         finally:
             await hook.aclose()
+
+    async def on_kill(self) -> None:
+        """Airflow >= 3.3 calls this on user kills only (``cleanup`` runs on every exit)."""
+        if not self.stop_on_kill:
+            return
+        async with IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id) as hook:
+            await stop_best_effort(hook.astop_ai_workflow_task(self.workflow_task_id), self.workflow_task_id, self.log)
 
     async def _wait(self, hook: IceHook) -> dict[str, Any]:
         task_id = self.workflow_task_id

@@ -1,0 +1,174 @@
+"""IceStartAIWorkflowOperator: start an ICE AI workflow task and (optionally) wait for it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
+
+from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.hooks.ice import IceHook, encode_json_param
+from airflow_provider_ice.models import IceWorkflowTaskStatus
+from airflow_provider_ice.outcomes import Outcome, decide
+from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+from airflow_provider_ice.waiting import DEFERRAL_GRACE, IceWaitMixin, require_positive, require_task_id
+from airflow_provider_ice.xcom import XCOM_WORKFLOW_TASK_ID
+
+
+class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
+    """Start a task from an ICE AI workflow template (StartAIWorkflow); wait for it by default.
+
+    :param workflow_id: the workflow template id (templated).
+    :param inputs: the task's Inputs: a dict (rendered, then JSON-encoded) or a JSON string (templated).
+    :param user_data: UserData, same forms (templated).
+    :param dispatch_tag: DispatchTag (templated).
+    :param wait_for_completion: wait until the task is terminal (default) or return its TaskId at once.
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param poll_interval: seconds between polls while waiting.
+    :param timeout: seconds to wait before failing with ``AirflowSensorTimeout`` (None: no limit).
+    :param accept_partial_success: succeed on ``partial-succeeded`` too.
+    :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated).
+    :param region_id: overrides the connection's ``region_id`` (templated).
+
+    XCom: ``workflow_task_id`` right after the start; when waiting, the sensor's contract
+    (``return_value`` = Outputs, ``node_results``, ``status``) with the same outcome rules.
+    On Airflow >= 3.3 a retry reattaches to the task this operator already started (the TaskId is
+    kept in the task state store) instead of starting a duplicate; below 3.3 a retry starts a new task.
+    ``on_kill`` asks ICE to stop the task (ICE stops real-time tasks only; a refusal is logged).
+    """
+
+    template_fields: Sequence[str] = ("workflow_id", "inputs", "user_data", "dispatch_tag", "ice_conn_id", "region_id")
+    template_fields_renderers = {"inputs": "json", "user_data": "json"}
+    ui_color = "#ff6a00"
+    external_id_key = "ice_workflow_task_id"
+
+    def __init__(
+        self,
+        *,
+        workflow_id: str,
+        inputs: dict[str, Any] | list[Any] | str | None = None,
+        user_data: dict[str, Any] | list[Any] | str | None = None,
+        dispatch_tag: str | None = None,
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        accept_partial_success: bool = False,
+        ice_conn_id: str = IceHook.default_conn_name,
+        region_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        require_positive("poll_interval", poll_interval)
+        require_positive("timeout", timeout, allow_none=True)
+        super().__init__(**kwargs)
+        self.workflow_id = workflow_id
+        self.inputs = inputs
+        self.user_data = user_data
+        self.dispatch_tag = dispatch_tag
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.accept_partial_success = accept_partial_success
+        self.ice_conn_id = ice_conn_id
+        self.region_id = region_id
+        self.workflow_task_id: str | None = None
+        self._result: Any = None
+
+    def execute(self, context: Any) -> Any:
+        self.workflow_id = require_task_id("workflow_id", self.workflow_id)
+        # Bad inputs fail here, before StartAIWorkflow.
+        encode_json_param("inputs", self.inputs)
+        encode_json_param("user_data", self.user_data)
+        return self.execute_resumable(context)
+
+    # ---- ResumableJobMixin ------------------------------------------------------------------
+
+    def submit_job(self, context: Any) -> str:
+        task_id = self.hook.start_ai_workflow(
+            self.workflow_id, inputs=self.inputs, user_data=self.user_data, dispatch_tag=self.dispatch_tag or None
+        )
+        self.log.info("Started ICE workflow task %s from workflow %s.", task_id, self.workflow_id)
+        self._track(context, task_id)
+        return task_id
+
+    def get_job_status(self, external_id: Any, context: Any) -> str:
+        return self.hook.get_workflow_task(str(external_id)).status
+
+    def is_job_active(self, status: str) -> bool:
+        return status == IceWorkflowTaskStatus.RUNNING
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return decide(status, self.accept_partial_success) is Outcome.SUCCESS
+
+    def poll_until_complete(self, external_id: Any, context: Any) -> None:
+        task_id = self._track(context, str(external_id))
+        if not self.wait_for_completion:
+            return
+        trigger = IceWorkflowTaskTrigger(
+            workflow_task_id=task_id,
+            ice_conn_id=self.ice_conn_id,
+            region_id=self.region_id,
+            poll_interval=self.poll_interval,
+            timeout=self.timeout,
+            accept_partial_success=self.accept_partial_success,
+            stop_on_kill=True,
+        )
+        if self.deferrable:
+            task = self.hook.get_workflow_task(task_id)
+            if task.is_terminal:
+                self._result = self.finish(context, task)
+                return
+            self.defer(
+                trigger=trigger,
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE if self.timeout else None,
+            )
+        # Not deferrable: run the trigger's own polling loop here, so there is one loop to trust.
+        event = asyncio.run(_first_event(trigger))
+        self._result = self.execute_complete(context, event)
+
+    def get_job_result(self, external_id: Any, context: Any) -> Any:
+        task_id = self._track(context, str(external_id))
+        if not self.wait_for_completion:
+            return task_id
+        if not self._finished:
+            # Reattached to a task that had already succeeded: write its results now.
+            self._result = self.finish(context, self.hook.get_workflow_task(task_id))
+        return self._result
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    _finished = False
+
+    def finish(self, context: Any, task: Any) -> Any:
+        self._finished = True
+        return super().finish(context, task)
+
+    def _track(self, context: Any, task_id: str) -> str:
+        if self.workflow_task_id != task_id:
+            self.workflow_task_id = task_id
+            context["ti"].xcom_push(key=XCOM_WORKFLOW_TASK_ID, value=task_id)
+        return task_id
+
+    def on_kill(self) -> None:
+        if not self.workflow_task_id:
+            return
+        try:
+            self.hook.stop_ai_workflow_task(self.workflow_task_id)
+            self.log.info("Requested StopAIWorkflowTask for ICE workflow task %s.", self.workflow_task_id)
+        except IceApiError as exc:
+            self.log.warning(
+                "ICE did not stop workflow task %s (only real-time tasks can be stopped): %s",
+                self.workflow_task_id,
+                exc,
+            )
+
+
+async def _first_event(trigger: IceWorkflowTaskTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        return dict(event.payload)
+    raise RuntimeError("IceWorkflowTaskTrigger ended without an event")

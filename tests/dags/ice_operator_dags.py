@@ -1,0 +1,42 @@
+"""DAGs the start-operator tests run with dag.test()."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
+
+
+def build(dag_id: str, **operator_kwargs: Any) -> DAG:
+    with DAG(dag_id, schedule=None, params={"lang": "en"}) as dag:
+        start = IceStartAIWorkflowOperator(
+            task_id="start",
+            workflow_id="wf",
+            inputs={"lang": "{{ params.lang }}", "run": "{{ run_id }}"},
+            user_data={"dag": "{{ dag.dag_id }}"},
+            poll_interval=0.1,
+            timeout=60,
+            retries=1,
+            retry_delay=timedelta(seconds=0.1),
+            **operator_kwargs,
+        )
+
+        @task
+        def read(ti: Any = None) -> dict[str, Any]:
+            return {
+                "task_id": ti.xcom_pull(task_ids="start", key="workflow_task_id"),
+                "outputs": ti.xcom_pull(task_ids="start"),
+                "node_results": ti.xcom_pull(task_ids="start", key="node_results"),
+            }
+
+        start >> read()
+    return dag
+
+
+ice_start_sync = build("ice_start_sync", deferrable=False)
+ice_start_deferrable = build("ice_start_deferrable", deferrable=True)
+ice_start_nowait = build("ice_start_nowait", wait_for_completion=False)
+ice_start_partial_ok = build("ice_start_partial_ok", deferrable=True, accept_partial_success=True)

@@ -1,0 +1,139 @@
+"""IceStartAIWorkflowOperator in real DAG runs against the emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from airflow_provider_ice.exceptions import IceConfigurationError
+from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
+from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+from tests.dagrun import run_dag
+from tests.helpers import use_connection
+
+OUTPUTS = {"video": "oss://bucket/out.mp4"}
+NODES = {"asr": {"Status": "failed"}}
+
+
+@pytest.fixture
+def emulator(ice_emulator, ice_connection, airflow_db):
+    return ice_emulator
+
+
+def workflow(emulator, final_status="succeeded", running_polls=2, **kw):
+    emulator.backend.add_workflow(
+        "wf", running_polls=running_polls, final_status=final_status, outputs=OUTPUTS, node_results=NODES, **kw
+    )
+
+
+def only_task(emulator):
+    (task,) = emulator.backend.tasks.values()
+    return task
+
+
+@pytest.mark.parametrize("dag_id", ["ice_start_sync", "ice_start_deferrable"])
+def test_start_and_wait(emulator, dag_id):
+    workflow(emulator)
+    result = run_dag("ice_operator_dags.py", dag_id, lang="fr")
+    assert result.state == "success"
+    task = only_task(emulator)
+    assert json.loads(task.inputs)["lang"] == "fr"
+    assert json.loads(task.user_data) == {"dag": dag_id}
+    assert result.xcoms_of("start") == {
+        "workflow_task_id": task.task_id,
+        "return_value": OUTPUTS,
+        "node_results": NODES,
+        "status": "succeeded",
+    }
+    assert result.xcoms_of("read")["return_value"] == {
+        "task_id": task.task_id,
+        "outputs": OUTPUTS,
+        "node_results": NODES,
+    }
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+
+
+def test_inputs_are_rendered_then_json_encoded(emulator):
+    workflow(emulator, running_polls=0)
+    result = run_dag("ice_operator_dags.py", "ice_start_sync", lang="de")
+    inputs = json.loads(only_task(emulator).inputs)
+    assert inputs["lang"] == "de"
+    assert inputs["run"].startswith("manual__")
+    assert result.state == "success"
+
+
+def test_without_waiting_returns_the_task_id(emulator):
+    workflow(emulator, running_polls=10**9)
+    result = run_dag("ice_operator_dags.py", "ice_start_nowait")
+    task = only_task(emulator)
+    assert result.state == "success"
+    assert result.xcoms_of("start") == {"workflow_task_id": task.task_id, "return_value": task.task_id}
+    assert emulator.backend.calls("GetAIWorkflowTask") == 0
+
+
+@pytest.mark.parametrize("dag_id", ["ice_start_sync", "ice_start_deferrable"])
+@pytest.mark.parametrize("final_status", ["failed", "partial-succeeded"])
+def test_failure_writes_xcom_and_is_not_retried(emulator, dag_id, final_status):
+    workflow(emulator, final_status=final_status)
+    result = run_dag("ice_operator_dags.py", dag_id)
+    assert result.task_states["start"] == "failed"
+    assert result.try_numbers["start"] == 1
+    assert result.xcoms_of("start")["status"] == final_status
+    assert result.xcoms_of("start")["node_results"] == NODES
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+
+
+def test_partial_success_accepted(emulator):
+    workflow(emulator, final_status="partial-succeeded")
+    assert run_dag("ice_operator_dags.py", "ice_start_partial_ok").state == "success"
+
+
+def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, max_attempts=1)
+    workflow(emulator)
+    # The first try dies on its first status check, after StartAIWorkflow succeeded.
+    emulator.backend.inject("unavailable", 1, action="GetAIWorkflowTask")
+    result = run_dag("ice_operator_dags.py", "ice_start_deferrable")
+    assert result.state == "success"
+    assert result.try_numbers["start"] == 2
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+    assert result.xcoms_of("start")["return_value"] == OUTPUTS
+
+
+def test_bad_inputs_fail_before_start(emulator):
+    operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="wf", inputs={"bad": {1, 2}})
+    with pytest.raises(IceConfigurationError, match="inputs"):
+        operator.execute({})
+    assert emulator.backend.calls() == 0
+
+
+def test_on_kill_stops_the_task_and_tolerates_a_refusal(emulator, caplog, capsys):
+    emulator.backend.add_workflow("live", running_polls=10**9)
+    emulator.backend.add_workflow("vod", running_polls=10**9, stoppable=False)
+    live, vod = emulator.backend.add_task("live"), emulator.backend.add_task("vod")
+    operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="live")
+    operator.workflow_task_id = live
+    operator.on_kill()
+    assert emulator.backend.tasks[live].status == "stopped"
+    operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="vod")
+    operator.workflow_task_id = vod
+    operator.on_kill()  # refused by ICE: logged, not raised
+    assert emulator.backend.tasks[vod].status == "running"
+    assert "InvalidParameter.TaskType" in caplog.text + capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stop_on_kill", [True, False])
+def test_trigger_on_kill_stops_only_what_it_owns(emulator, stop_on_kill):
+    emulator.backend.add_workflow("live", running_polls=10**9)
+    task_id = emulator.backend.add_task("live")
+    asyncio.run(IceWorkflowTaskTrigger(task_id, stop_on_kill=stop_on_kill).on_kill())
+    assert emulator.backend.calls("StopAIWorkflowTask") == (1 if stop_on_kill else 0)
+    assert emulator.backend.tasks[task_id].status == ("stopped" if stop_on_kill else "running")
+
+
+def test_template_fields():
+    assert {"workflow_id", "inputs", "user_data", "dispatch_tag", "ice_conn_id", "region_id"} <= set(
+        IceStartAIWorkflowOperator.template_fields
+    )
