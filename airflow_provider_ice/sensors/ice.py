@@ -57,12 +57,14 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
     ) -> None:
         require_positive("poke_interval", poke_interval)
         require_positive("timeout", timeout)
+        super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         if start_from_trigger:
             from airflow.triggers.base import StartTriggerArgs
 
             # No worker at all until the task is terminal: the triggerer renders these kwargs
             # (the templated ones among them) and runs the same trigger the deferrable path uses.
-            kwargs["start_trigger_args"] = StartTriggerArgs(
+            self.start_from_trigger = True
+            self.start_trigger_args = StartTriggerArgs(
                 trigger_cls=f"{IceWorkflowTaskTrigger.__module__}.{IceWorkflowTaskTrigger.__qualname__}",
                 trigger_kwargs={
                     "workflow_task_id": workflow_task_id,
@@ -76,7 +78,6 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
                 next_kwargs=None,
                 timeout=timedelta(seconds=timeout) + DEFERRAL_GRACE,
             )
-        super().__init__(poke_interval=poke_interval, timeout=timeout, start_from_trigger=start_from_trigger, **kwargs)
         self.workflow_task_id = workflow_task_id
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
