@@ -14,11 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 
 from airflow_provider_ice.testing.emulator import IceEmulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-WORKFLOW = {
+WORKFLOW: dict[str, Any] = {
     "workflow_id": "demo-subtitles",
     "name": "Keynote subtitles (emulated)",
     "running_polls": 2,
