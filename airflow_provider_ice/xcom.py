@@ -18,10 +18,14 @@ XCOM_STATUS = "status"
 XCOM_WORKFLOW_TASK_ID = "workflow_task_id"
 
 
+def task_result_xcoms(task: IceWorkflowTask) -> dict[str, Any]:
+    """The contract's keys and values for a terminal task."""
+    return {XCOM_RETURN_VALUE: task.outputs, XCOM_NODE_RESULTS: task.node_results, XCOM_STATUS: task.status}
+
+
 def push_task_results(context: Any, task: IceWorkflowTask, *, include_return_value: bool) -> None:
     """Push ``node_results`` and ``status`` (and ``return_value`` when the caller will not return it)."""
     ti = context["ti"]
-    ti.xcom_push(key=XCOM_NODE_RESULTS, value=task.node_results)
-    ti.xcom_push(key=XCOM_STATUS, value=task.status)
-    if include_return_value:
-        ti.xcom_push(key=XCOM_RETURN_VALUE, value=task.outputs)
+    for key, value in task_result_xcoms(task).items():
+        if key != XCOM_RETURN_VALUE or include_return_value:
+            ti.xcom_push(key=key, value=value)

@@ -140,3 +140,42 @@ async def test_one_log_line_per_poll(emulator, caplog, capsys):
 def test_poll_interval_must_be_positive():
     with pytest.raises(Exception, match="poll_interval"):
         IceWorkflowTaskTrigger("t", poll_interval=0)
+
+
+async def only_event(trigger):
+    events = [event async for event in trigger.run()]
+    assert len(events) == 1
+    return events[0]
+
+
+@pytest.mark.parametrize(
+    ("workflow", "task_id", "soft_fail", "state", "has_xcom"),
+    [
+        ("ok", None, False, "success", True),
+        ("bad", None, False, "failed", True),
+        ("bad", None, True, "skipped", True),
+        ("partial", None, False, "failed", True),
+        (None, "no-such-task", True, "failed", False),
+    ],
+)
+async def test_end_from_trigger_ends_the_task_with_the_xcom_contract(
+    emulator, workflow, task_id, soft_fail, state, has_xcom
+):
+    task_id = task_id or emulator.backend.add_task(workflow)
+    event = await only_event(
+        IceWorkflowTaskTrigger(task_id, poll_interval=0.01, end_from_trigger=True, soft_fail=soft_fail)
+    )
+    assert str(event.task_instance_state) == state
+    if has_xcom:
+        assert set(event.xcoms) == {"return_value", "node_results", "status"}
+        assert event.xcoms["status"] == emulator.backend.tasks[task_id].status
+    else:
+        assert event.xcoms is None
+
+
+async def test_end_from_trigger_timeout_with_soft_fail_skips(emulator):
+    task_id = emulator.backend.add_task("slow")
+    event = await only_event(
+        IceWorkflowTaskTrigger(task_id, poll_interval=0.05, timeout=0.2, end_from_trigger=True, soft_fail=True)
+    )
+    assert str(event.task_instance_state) == "skipped"

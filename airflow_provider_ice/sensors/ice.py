@@ -30,8 +30,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         ``[operators] default_deferrable``).
     :param poke_interval: seconds between polls (all modes).
     :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
-    :param start_from_trigger: go straight to the triggerer without occupying a worker first
-        (Airflow versions with ``StartTriggerArgs``); the worker only runs the final step.
+    :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow
+        versions with ``StartTriggerArgs``): the trigger writes the XCom contract and ends the task.
 
     Outcomes: ``succeeded`` succeeds; ``partial-succeeded`` succeeds only with
     ``accept_partial_success``; ``failed``/``stopped`` fail (``AirflowFailException``, no retries:
@@ -61,8 +61,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         if start_from_trigger:
             from airflow.triggers.base import StartTriggerArgs
 
-            # No worker at all until the task is terminal: the triggerer renders these kwargs
-            # (the templated ones among them) and runs the same trigger the deferrable path uses.
+            # No worker at all: the triggerer renders these kwargs (the templated ones among them),
+            # runs the same trigger as the deferrable path and ends the task itself, XComs included.
             self.start_from_trigger = True
             self.start_trigger_args = StartTriggerArgs(
                 trigger_cls=f"{IceWorkflowTaskTrigger.__module__}.{IceWorkflowTaskTrigger.__qualname__}",
@@ -73,6 +73,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
                     "poll_interval": float(poke_interval),
                     "timeout": float(timeout),
                     "accept_partial_success": accept_partial_success,
+                    "end_from_trigger": True,
+                    "soft_fail": bool(kwargs.get("soft_fail", False)),
                 },
                 next_method="execute_complete",
                 next_kwargs=None,

@@ -14,7 +14,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.models import IceWorkflowTask
 from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
+from airflow_provider_ice.xcom import task_result_xcoms
 
 
 async def stop_best_effort(stop: Awaitable[None], workflow_task_id: str, log: Any) -> None:
@@ -46,6 +48,10 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param stop_on_kill: on Airflow >= 3.3, stop the ICE task (StopAIWorkflowTask, best effort) when
         a user kills the deferred task (mark failed/success, clear). Never on triggerer restart or
         timeout. Set by the start operator, which owns the task; the sensor only watches.
+    :param end_from_trigger: end the Airflow task from here (``TaskSuccessEvent`` /
+        ``TaskFailedEvent`` / ``TaskSkippedEvent`` carrying the XCom contract) instead of resuming
+        it on a worker: the sensor's ``start_from_trigger`` mode, which then needs no worker at all.
+    :param soft_fail: with ``end_from_trigger``, skip instead of failing on timeout or a failed task.
 
     The event is ``{"status": "success" | "failure" | "error" | "timeout", "workflow_task_id",
     "task_status", "message", "error_code", "retryable"}``: never Outputs or NodeResults, which the
@@ -65,6 +71,8 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         deadline: float | None = None,
         started_at: float | None = None,
         stop_on_kill: bool = False,
+        end_from_trigger: bool = False,
+        soft_fail: bool = False,
     ) -> None:
         super().__init__()
         if poll_interval <= 0:
@@ -75,6 +83,8 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.accept_partial_success = accept_partial_success
         self.stop_on_kill = stop_on_kill
+        self.end_from_trigger = end_from_trigger
+        self.soft_fail = soft_fail
         self.started_at = started_at if started_at is not None else time.time()
         if deadline is None and timeout is not None:
             deadline = self.started_at + float(timeout)
@@ -92,6 +102,8 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "started_at": self.started_at,
                 "stop_on_kill": self.stop_on_kill,
+                "end_from_trigger": self.end_from_trigger,
+                "soft_fail": self.soft_fail,
             },
         )
 
@@ -104,9 +116,25 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         hook = IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
         try:
-            yield TriggerEvent(await self._wait(hook))
+            event, task = await self._wait(hook)
         finally:
             await hook.aclose()
+        yield self._end_task_event(event, task) if self.end_from_trigger else TriggerEvent(event)
+
+    def _end_task_event(self, event: dict[str, Any], task: IceWorkflowTask | None) -> TriggerEvent:
+        """Finish the Airflow task from the triggerer, with the same verdicts as ``execute_complete``."""
+        from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
+
+        xcoms = task_result_xcoms(task) if task is not None else None
+        status = Outcome(event["status"])
+        if status is Outcome.SUCCESS:
+            self.log.info("%s", event["message"])
+            return TaskSuccessEvent(xcoms=xcoms)
+        self.log.error("%s", event["message"])
+        # soft_fail covers timeouts and failed tasks, never API or configuration errors.
+        if self.soft_fail and status in (Outcome.FAILURE, Outcome.TIMEOUT):
+            return TaskSkippedEvent(xcoms=xcoms)
+        return TaskFailedEvent(xcoms=xcoms)
 
     async def on_kill(self) -> None:
         """Airflow >= 3.3 calls this on user kills only (``cleanup`` runs on every exit)."""
@@ -115,30 +143,26 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         async with IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id) as hook:
             await stop_best_effort(hook.astop_ai_workflow_task(self.workflow_task_id), self.workflow_task_id, self.log)
 
-    async def _wait(self, hook: IceHook) -> dict[str, Any]:
+    async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
+        """Poll until the wait ends; return the event and, if the task is terminal, its record."""
         task_id = self.workflow_task_id
         while True:
             try:
                 task = await hook.aget_workflow_task(task_id)
             except IceConfigurationError as exc:
-                return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code="InvalidConfiguration"))
+                return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code="InvalidConfiguration")), None
             except IceApiError as exc:
                 if not exc.retryable:
-                    return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code=exc.code))
+                    return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code=exc.code)), None
                 self.log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, exc)
             else:
                 self.log.info(
                     "ICE workflow task %s: %s (%.0fs elapsed)", task_id, task.status, time.time() - self.started_at
                 )
                 if task.is_terminal:
-                    return dict(terminal_event(task, self.accept_partial_success))
+                    return dict(terminal_event(task, self.accept_partial_success)), task
             now = time.time()
             if self.deadline is not None and now >= self.deadline:
-                return dict(
-                    error_event(
-                        task_id,
-                        Outcome.TIMEOUT,
-                        f"ICE workflow task {task_id} was still running after {now - self.started_at:.0f}s.",
-                    )
-                )
+                message = f"ICE workflow task {task_id} was still running after {now - self.started_at:.0f}s."
+                return dict(error_event(task_id, Outcome.TIMEOUT, message)), None
             await asyncio.sleep(self._next_sleep(now))
