@@ -26,6 +26,11 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# Both example DAGs on real Airflow services (scheduler, dag-processor, triggerer, api-server,
+# LocalExecutor, PostgreSQL) against the emulator.
+e2e: $(STAMP)
+	$(BIN)/pytest -m e2e tests/e2e -s
+
 # example_ice_workflow end to end against the bundled emulator (no cloud account, no network).
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

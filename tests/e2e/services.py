@@ -1,0 +1,156 @@
+"""Start and stop a real Airflow deployment on 127.0.0.1: PostgreSQL (SQLite if absent), api-server,
+scheduler (LocalExecutor), dag-processor and triggerer. Every process is ours and is stopped."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+class Postgres:
+    """A private PostgreSQL cluster in a temporary directory, on a free loopback port."""
+
+    def __init__(self) -> None:
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not bins:
+            raise FileNotFoundError("no PostgreSQL server binaries")
+        self.bin = os.path.dirname(bins[-1])
+        self.dir = tempfile.mkdtemp(prefix="ice-e2e-pg-")
+        os.chmod(self.dir, 0o755)
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+
+    def start(self) -> str:
+        os.mkdir(self.data)
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+            shutil.chown(self.dir, "postgres", "postgres")
+        run: dict[str, Any] = {"check": True, "capture_output": True, "timeout": 120}
+        subprocess.run(_as_postgres([f"{self.bin}/initdb", "-D", self.data, "-A", "trust", "-U", "airflow"]), **run)
+        opts = f"-p {self.port} -h 127.0.0.1 -k {self.dir}"
+        log = os.path.join(self.dir, "postgres.log")
+        subprocess.run(
+            _as_postgres([f"{self.bin}/pg_ctl", "-D", self.data, "-o", opts, "-l", log, "-w", "start"]), **run
+        )
+        subprocess.run(
+            _as_postgres([f"{self.bin}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "airflow", "airflow"]),
+            **run,
+        )
+        return f"postgresql+psycopg2://airflow@127.0.0.1:{self.port}/airflow"
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres([f"{self.bin}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class AirflowStack:
+    def __init__(self, home: str, dags_folder: str, extra_env: dict[str, str]) -> None:
+        self.home = home
+        self.port = free_port()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.postgres: Postgres | None = None
+        try:
+            self.postgres = Postgres()
+            db_url = self.postgres.start()
+        except (FileNotFoundError, subprocess.CalledProcessError):
+            self.postgres = None
+            db_url = f"sqlite:///{home}/airflow.db"
+        self.db_url = db_url
+        self.env = {
+            **os.environ,
+            **extra_env,
+            "AIRFLOW_HOME": home,
+            "AIRFLOW__CORE__DAGS_FOLDER": dags_folder,
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.port}/execution/",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "ice-e2e-jwt-secret-with-enough-length-0123456789",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "1",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+        self.env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+
+    def airflow(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([AIRFLOW, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"airflow {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-3000:]}"
+                f"\n{result.stderr[-3000:]}"
+            )
+        return result
+
+    def start(self) -> None:
+        self.airflow("db", "migrate")
+        for name in COMPONENTS:
+            log = open(os.path.join(self.home, f"{name}.log"), "wb")  # noqa: SIM115 (closed with the process)
+            self.processes[name] = subprocess.Popen(
+                [AIRFLOW, name], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def check_alive(self) -> None:
+        for name, proc in self.processes.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        try:
+            with open(os.path.join(self.home, f"{name}.log"), errors="replace") as f:
+                return f.read()[-chars:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for proc in self.processes.values():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        if self.postgres is not None:
+            self.postgres.stop()
+
+    def query(self, sql: str, **params: Any) -> list[Any]:
+        import sqlalchemy
+
+        engine = getattr(self, "_engine", None)
+        if engine is None:
+            engine = self._engine = sqlalchemy.create_engine(self.db_url)
+        with engine.connect() as conn:
+            return list(conn.execute(sqlalchemy.text(sql), params))

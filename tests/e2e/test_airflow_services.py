@@ -1,0 +1,123 @@
+"""End to end on real Airflow services (scheduler, dag-processor, triggerer, api-server, LocalExecutor,
+PostgreSQL) against the emulator, running both example DAGs. Run alone with ``make e2e``."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from airflow_provider_ice.testing.emulator import IceEmulator
+from tests.e2e.services import AirflowStack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUTPUTS = {"subtitles": {"en": "oss://bucket/en.srt"}, "duration_seconds": 61}
+NODES = {"asr": {"Status": "succeeded"}, "translate": {"Status": "succeeded"}}
+SENSOR_OUTPUTS = {"dubbed": "oss://bucket/dub.mp4"}
+DEADLINE = 300
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    emulator = IceEmulator().start()
+    emulator.backend.add_workflow("demo-subtitles", running_polls=2, outputs=OUTPUTS, node_results=NODES)
+    emulator.backend.add_workflow("dubbing", running_polls=2, outputs=SENSOR_OUTPUTS, node_results=NODES)
+    emulator.backend.add_task("dubbing", task_id="e2e-sensor-task")
+    home = str(tmp_path_factory.mktemp("airflow-e2e"))
+    airflow = AirflowStack(
+        home, os.path.join(ROOT, "example_dags"), {"AIRFLOW_CONN_ICE_DEFAULT": emulator.connection_uri()}
+    )
+    try:
+        airflow.start()
+        yield airflow, emulator
+    finally:
+        airflow.stop()
+        emulator.stop()
+        for name in ("scheduler", "triggerer", "dag-processor", "api-server"):
+            print(f"----- {name} (tail) -----\n{airflow.log_tail(name, 1500)}")
+
+
+def wait_for(stack: AirflowStack, what: str, check, timeout: float = DEADLINE) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        result = check()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def xcom(stack: AirflowStack, dag_id: str, task_id: str, key: str) -> Any:
+    rows = stack.query(
+        "select value from xcom where dag_id = :d and task_id = :t and key = :k", d=dag_id, t=task_id, k=key
+    )
+    assert rows, (dag_id, task_id, key)
+    value = rows[0][0]
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def test_example_dags_on_real_services(stack):
+    airflow, emulator = stack
+    dags = ("example_ice_workflow", "example_ice_sensor")
+    wait_for(
+        airflow,
+        "the dag-processor to parse the examples",
+        lambda: (
+            len(airflow.query("select dag_id from dag where dag_id in :ids", ids=dags)) == 2
+            if airflow.db_url.startswith("postgresql")
+            else len([r for r in airflow.query("select dag_id from dag") if r[0] in dags]) == 2
+        ),
+    )
+    for dag_id in dags:
+        airflow.airflow("dags", "unpause", dag_id)
+    airflow.airflow("dags", "trigger", "example_ice_workflow")
+    airflow.airflow(
+        "dags", "trigger", "example_ice_sensor", "--conf", json.dumps({"workflow_task_id": "e2e-sensor-task"})
+    )
+
+    seen: dict[tuple[str, str], list[str]] = defaultdict(list)
+
+    def runs_done() -> bool:
+        for dag_id, task_id, state in airflow.query(
+            "select dag_id, task_id, state from task_instance where dag_id like 'example_ice_%'"
+        ):
+            states = seen[(dag_id, task_id)]
+            if state and (not states or states[-1] != state):
+                states.append(state)
+        runs = airflow.query("select dag_id, state from dag_run where dag_id like 'example_ice_%'")
+        return len(runs) == 2 and all(state in ("success", "failed") for _, state in runs)
+
+    wait_for(airflow, "both DAG runs to finish", runs_done)
+    print("task states seen:", dict(seen))
+    runs = dict(airflow.query("select dag_id, state from dag_run where dag_id like 'example_ice_%'"))
+    assert runs == {"example_ice_workflow": "success", "example_ice_sensor": "success"}, (
+        runs,
+        airflow.log_tail("scheduler"),
+        airflow.log_tail("triggerer"),
+    )
+
+    # The deferrable sensor released its worker and waited in the triggerer.
+    assert "deferred" in seen[("example_ice_workflow", "wait_for_workflow")]
+    summary = xcom(airflow, "example_ice_workflow", "summarize", "return_value")
+    assert summary["outputs"] == OUTPUTS
+    assert summary["status"] == "succeeded"
+    assert summary["nodes"] == sorted(NODES)
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+
+    # start_from_trigger: straight to the triggerer, ended there; no worker ever ran it.
+    sensor_states = seen[("example_ice_sensor", "wait_for_task")]
+    assert "deferred" in sensor_states
+    assert not {"queued", "running"} & set(sensor_states), sensor_states
+    ((hostname, pid, state),) = airflow.query(
+        "select hostname, pid, state from task_instance where dag_id = 'example_ice_sensor'"
+    )
+    assert (hostname or "", pid, state) == ("", None, "success")
+    assert xcom(airflow, "example_ice_sensor", "wait_for_task", "return_value") == SENSOR_OUTPUTS
+    assert xcom(airflow, "example_ice_sensor", "wait_for_task", "status") == "succeeded"
