@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_ice.models import IceWorkflowTask
+if TYPE_CHECKING:
+    from airflow_provider_ice.models import IceWorkflowTask
 
 XCOM_RETURN_VALUE = "return_value"
 XCOM_NODE_RESULTS = "node_results"

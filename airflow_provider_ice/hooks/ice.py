@@ -14,21 +14,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
-from airflow_provider_ice.hooks.connection_config import IceConnectionConfig, build_connection_config
-from airflow_provider_ice.hooks.retry import (
-    CONNECTION_ERROR,
-    INVALID_RESPONSE,
-    TIMEOUT,
-    acall_with_retries,
-    api_error,
-    call_with_retries,
-)
-from airflow_provider_ice.models import TERMINAL_STATUSES, IceWorkflowTask, IceWorkflowTaskStatus
 
 if TYPE_CHECKING:
     from alibabacloud_ice20201109.client import Client as IceClient
 
+    from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
     from airflow_provider_ice.hooks.transport import AsyncIceTransport
+    from airflow_provider_ice.models import TERMINAL_STATUSES, IceWorkflowTask, IceWorkflowTaskStatus
+
+# Connection parsing and the retry policy load on first use: DAG files import this module too.
+
+#: Our code for a response without a usable body (see hooks.retry).
+INVALID_RESPONSE = "InvalidResponse"
 
 __all__ = ["TERMINAL_STATUSES", "IceHook", "IceWorkflowTask", "IceWorkflowTaskStatus"]
 
@@ -69,6 +66,8 @@ def encode_json_param(name: str, value: Any) -> str | None:
 
 def _task_from_body(body: Any) -> IceWorkflowTask:
     """SDK ``GetAIWorkflowTaskResponseBody`` -> our record; the one conversion both paths use."""
+    from airflow_provider_ice.models import IceWorkflowTask
+
     task = getattr(body, "workflow_task", None)
     if task is None:
         raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
@@ -80,6 +79,8 @@ def _sdk_error(exc: Exception) -> IceApiError:
     from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
     from darabonba.exceptions import RetryError
     from Tea.exceptions import UnretryableException
+
+    from airflow_provider_ice.hooks.retry import CONNECTION_ERROR, TIMEOUT, api_error
 
     if isinstance(exc, AlibabaCloudException):
         data = exc.data if isinstance(exc.data, dict) else {}
@@ -131,6 +132,8 @@ class IceHook(BaseHook):
     # ---- connection -------------------------------------------------------------------------
 
     def _config_from(self, login: str | None, password: str | None, extras: dict[str, Any]) -> IceConnectionConfig:
+        from airflow_provider_ice.hooks.connection_config import build_connection_config
+
         config = build_connection_config(self.ice_conn_id, login, password, extras, region_id=self.region_id)
         from airflow.providers.common.compat.sdk import mask_secret
 
@@ -254,9 +257,13 @@ class IceHook(BaseHook):
 
         if not retries:
             return attempt()
+        from airflow_provider_ice.hooks.retry import call_with_retries
+
         return call_with_retries(action, config.retry, attempt)
 
     async def _acall(self, action: str, query: dict[str, str]) -> dict[str, Any]:
+        from airflow_provider_ice.hooks.retry import acall_with_retries
+
         transport = await self._aget_transport()
         config = await self.aget_connection_config()
         return await acall_with_retries(action, config.retry, lambda: transport.call(action, query))

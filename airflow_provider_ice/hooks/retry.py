@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 #: Our codes for failures that produced no usable response.
 CONNECTION_ERROR = "ConnectionError"
 TIMEOUT = "Timeout"
-INVALID_RESPONSE = "InvalidResponse"
+INVALID_RESPONSE = "InvalidResponse"  # also in hooks.ice, which must not import this module early
 _TRANSIENT_CODES = frozenset({"ServiceUnavailable", "InternalError", CONNECTION_ERROR, TIMEOUT, INVALID_RESPONSE})
 
 

@@ -11,10 +11,8 @@ from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin,
 
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook, encode_json_param
-from airflow_provider_ice.models import IceWorkflowTaskStatus
-from airflow_provider_ice.outcomes import Outcome, decide
-from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
-from airflow_provider_ice.waiting import DEFERRAL_GRACE, IceWaitMixin, require_positive, require_task_id
+from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL
+from airflow_provider_ice.waiting import DEFERRAL_GRACE, IceWaitMixin, make_trigger, require_positive, require_task_id
 from airflow_provider_ice.xcom import XCOM_WORKFLOW_TASK_ID
 
 
@@ -27,7 +25,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     :param dispatch_tag: DispatchTag (templated).
     :param wait_for_completion: wait until the task is terminal (default) or return its TaskId at once.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
-    :param poll_interval: seconds between polls while waiting.
+    :param poll_interval: seconds between polls while waiting, at first.
+    :param max_poll_interval: the interval grows with the time waited up to this (as for the sensor).
     :param timeout: seconds to wait before failing with ``AirflowSensorTimeout`` (None: no limit).
     :param accept_partial_success: succeed on ``partial-succeeded`` too.
     :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated).
@@ -55,6 +54,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
+        max_poll_interval: float | None = DEFAULT_MAX_POLL_INTERVAL,
         timeout: float | None = None,
         accept_partial_success: bool = False,
         ice_conn_id: str = IceHook.default_conn_name,
@@ -62,6 +62,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         require_positive("poll_interval", poll_interval)
+        require_positive("max_poll_interval", max_poll_interval, allow_none=True)
         require_positive("timeout", timeout, allow_none=True)
         super().__init__(**kwargs)
         self.workflow_id = workflow_id
@@ -71,6 +72,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = poll_interval
+        self.max_poll_interval = max_poll_interval
         self.timeout = timeout
         self.accept_partial_success = accept_partial_success
         self.ice_conn_id = ice_conn_id
@@ -99,20 +101,25 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         return self.hook.get_workflow_task(str(external_id)).status
 
     def is_job_active(self, status: str) -> bool:
-        return status == IceWorkflowTaskStatus.RUNNING
+        from airflow_provider_ice.models import TERMINAL_STATUSES
+
+        return status not in TERMINAL_STATUSES
 
     def is_job_succeeded(self, status: str) -> bool:
+        from airflow_provider_ice.outcomes import Outcome, decide
+
         return decide(status, self.accept_partial_success) is Outcome.SUCCESS
 
     def poll_until_complete(self, external_id: Any, context: Any) -> None:
         task_id = self._track(context, str(external_id))
         if not self.wait_for_completion:
             return
-        trigger = IceWorkflowTaskTrigger(
+        trigger = make_trigger(
             workflow_task_id=task_id,
             ice_conn_id=self.ice_conn_id,
             region_id=self.region_id,
             poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
             timeout=self.timeout,
             accept_partial_success=self.accept_partial_success,
             stop_on_kill=True,
@@ -168,7 +175,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             )
 
 
-async def _first_event(trigger: IceWorkflowTaskTrigger) -> dict[str, Any]:
+async def _first_event(trigger: Any) -> dict[str, Any]:
     async for event in trigger.run():
         return dict(event.payload)
     raise RuntimeError("IceWorkflowTaskTrigger ended without an event")

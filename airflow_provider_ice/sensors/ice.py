@@ -9,10 +9,12 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_ice.hooks.ice import IceHook
-from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, next_poll_interval
 from airflow_provider_ice.waiting import (
     DEFERRAL_GRACE,
+    TRIGGER_CLASSPATH,
     IceWaitMixin,
+    make_trigger,
     require_positive,
     require_task_id,
     reraise_errors_past_soft_fail,
@@ -28,7 +30,10 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
     :param accept_partial_success: succeed on ``partial-succeeded`` too (default: fail).
     :param deferrable: wait in the triggerer, freeing the worker (default
         ``[operators] default_deferrable``).
-    :param poke_interval: seconds between polls (all modes).
+    :param poke_interval: seconds between polls at first (all modes).
+    :param max_poll_interval: the interval grows with the time waited, up to this many seconds,
+        keeping detection within max(poke_interval, 10% of the time waited); set it equal to
+        ``poke_interval`` (or None) for a fixed rate. Same in every mode.
     :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
     :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow
         versions with ``StartTriggerArgs``): the trigger writes the XCom contract and ends the task.
@@ -52,10 +57,12 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float = 30.0,
         timeout: float = timedelta(days=7).total_seconds(),
+        max_poll_interval: float | None = DEFAULT_MAX_POLL_INTERVAL,
         start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         require_positive("poke_interval", poke_interval)
+        require_positive("max_poll_interval", max_poll_interval, allow_none=True)
         require_positive("timeout", timeout)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         if start_from_trigger:
@@ -65,12 +72,13 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             # runs the same trigger as the deferrable path and ends the task itself, XComs included.
             self.start_from_trigger = True
             self.start_trigger_args = StartTriggerArgs(
-                trigger_cls=f"{IceWorkflowTaskTrigger.__module__}.{IceWorkflowTaskTrigger.__qualname__}",
+                trigger_cls=TRIGGER_CLASSPATH,
                 trigger_kwargs={
                     "workflow_task_id": workflow_task_id,
                     "ice_conn_id": ice_conn_id,
                     "region_id": region_id,
                     "poll_interval": float(poke_interval),
+                    "max_poll_interval": max_poll_interval,
                     "timeout": float(timeout),
                     "accept_partial_success": accept_partial_success,
                     "end_from_trigger": True,
@@ -85,6 +93,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         self.region_id = region_id
         self.accept_partial_success = accept_partial_success
         self.deferrable = deferrable
+        self.max_poll_interval = max_poll_interval
 
     def execute(self, context: Any) -> Any:
         self.workflow_task_id = require_task_id("workflow_task_id", self.workflow_task_id)
@@ -96,11 +105,12 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             return self.finish(context, task)
         self.log.info("ICE workflow task %s is %s; deferring.", self.workflow_task_id, task.status)
         self.defer(
-            trigger=IceWorkflowTaskTrigger(
+            trigger=make_trigger(
                 workflow_task_id=self.workflow_task_id,
                 ice_conn_id=self.ice_conn_id,
                 region_id=self.region_id,
                 poll_interval=self.poke_interval,
+                max_poll_interval=self.max_poll_interval,
                 timeout=self.timeout,
                 accept_partial_success=self.accept_partial_success,
             ),
@@ -114,6 +124,12 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         if not task.is_terminal:
             return False
         return PokeReturnValue(is_done=True, xcom_value=self.finish(context, task))
+
+    def _get_next_poke_interval(self, started_at: Any, run_duration: Any, poke_count: int) -> float:
+        # Poke and reschedule modes grow their interval exactly as the trigger does.
+        if self.exponential_backoff:
+            return super()._get_next_poke_interval(started_at, run_duration, poke_count)
+        return next_poll_interval(run_duration(), self.poke_interval, self.max_poll_interval)
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
         try:

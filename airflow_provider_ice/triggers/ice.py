@@ -16,6 +16,7 @@ from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.models import IceWorkflowTask
 from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
+from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, next_poll_interval
 from airflow_provider_ice.xcom import task_result_xcoms
 
 
@@ -39,7 +40,9 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param workflow_task_id: the ICE TaskId.
     :param ice_conn_id: the ``alibaba_cloud_ice`` connection.
     :param region_id: overrides the connection's ``region_id``.
-    :param poll_interval: seconds between polls.
+    :param poll_interval: seconds between polls at first.
+    :param max_poll_interval: the interval grows with the time waited up to this (see
+        :mod:`airflow_provider_ice.polling`); equal to ``poll_interval`` (or None) polls at a fixed rate.
     :param timeout: seconds from now after which a ``timeout`` event ends the wait (None: no limit).
     :param accept_partial_success: whether ``partial-succeeded`` is a ``success`` event.
     :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
@@ -68,6 +71,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         timeout: float | None = None,
         accept_partial_success: bool = False,
+        max_poll_interval: float | None = DEFAULT_MAX_POLL_INTERVAL,
         deadline: float | None = None,
         started_at: float | None = None,
         stop_on_kill: bool = False,
@@ -81,6 +85,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
         self.poll_interval = float(poll_interval)
+        self.max_poll_interval = None if max_poll_interval is None else float(max_poll_interval)
         self.accept_partial_success = accept_partial_success
         self.stop_on_kill = stop_on_kill
         self.end_from_trigger = end_from_trigger
@@ -98,6 +103,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                 "ice_conn_id": self.ice_conn_id,
                 "region_id": self.region_id,
                 "poll_interval": self.poll_interval,
+                "max_poll_interval": self.max_poll_interval,
                 "accept_partial_success": self.accept_partial_success,
                 "deadline": self.deadline,
                 "started_at": self.started_at,
@@ -108,7 +114,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         )
 
     def _next_sleep(self, now: float) -> float:
-        interval = self.poll_interval
+        interval = next_poll_interval(now - self.started_at, self.poll_interval, self.max_poll_interval)
         if self.deadline is not None:
             interval = min(interval, max(self.deadline - now, 0.0))
         return interval
