@@ -83,6 +83,21 @@ class IceConnectionConfig:
         return f"{self.protocol}://{self.endpoint}/"
 
     @property
+    def credential_key(self) -> tuple[Any, ...]:
+        """Everything that identifies the credentials (for sharing one credential client)."""
+        return (
+            self.credential_type,
+            self.access_key_id,
+            self.access_key_secret,
+            self.security_token,
+            self.role_arn,
+            self.role_session_name,
+            self.role_name,
+            self.oidc_provider_arn,
+            self.oidc_token_file_path,
+        )
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         return tuple(s for s in (self.access_key_secret, self.security_token) if s)
 

@@ -7,6 +7,7 @@ first use, so DAG files that import sensors and operators stay cheap to parse.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -165,27 +166,18 @@ class IceHook(BaseHook):
         return self._config
 
     def _get_credential(self, config: IceConnectionConfig) -> Any:
-        """An ``alibabacloud_credentials`` client for the configured mode (it refreshes expiring ones)."""
-        if self._credential is None:
-            from alibabacloud_credentials.client import Client as CredentialClient
-            from alibabacloud_credentials.models import Config as CredentialConfig
+        """An ``alibabacloud_credentials`` client for the configured mode (it refreshes expiring ones).
 
-            if config.credential_type == "default":
-                self._credential = CredentialClient()
-            else:
-                self._credential = CredentialClient(
-                    CredentialConfig(
-                        type=config.credential_type,
-                        access_key_id=config.access_key_id,
-                        access_key_secret=config.access_key_secret,
-                        security_token=config.security_token,
-                        role_arn=config.role_arn,
-                        role_session_name=config.role_session_name or "airflow-provider-ice",
-                        role_name=config.role_name,
-                        oidc_provider_arn=config.oidc_provider_arn,
-                        oidc_token_file_path=config.oidc_token_file_path,
-                    )
-                )
+        One per distinct set of credentials in this process, shared by every hook using it: a
+        triggerer with a thousand waits on one connection holds one client and refreshes an
+        expiring STS/RAM-role credential once, not a thousand times.
+        """
+        if self._credential is None:
+            key = config.credential_key
+            with _CREDENTIALS_LOCK:
+                if key not in _CREDENTIALS:
+                    _CREDENTIALS[key] = _new_credential(config)
+                self._credential = _CREDENTIALS[key]
         return self._credential
 
     @cached_property
@@ -395,6 +387,31 @@ class IceHook(BaseHook):
             widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
             widgets[name] = field_class(lazy_gettext(spec["label"]), widget=widget, description=spec.get("description"))
         return widgets
+
+
+_CREDENTIALS: dict[tuple[Any, ...], Any] = {}
+_CREDENTIALS_LOCK = threading.Lock()
+
+
+def _new_credential(config: IceConnectionConfig) -> Any:
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_credentials.models import Config as CredentialConfig
+
+    if config.credential_type == "default":
+        return CredentialClient()
+    return CredentialClient(
+        CredentialConfig(
+            type=config.credential_type,
+            access_key_id=config.access_key_id,
+            access_key_secret=config.access_key_secret,
+            security_token=config.security_token,
+            role_arn=config.role_arn,
+            role_session_name=config.role_session_name or "airflow-provider-ice",
+            role_name=config.role_name,
+            oidc_provider_arn=config.oidc_provider_arn,
+            oidc_token_file_path=config.oidc_token_file_path,
+        )
+    )
 
 
 def _probe_request() -> Any:

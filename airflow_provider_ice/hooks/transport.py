@@ -29,6 +29,7 @@ API_VERSION = "2020-11-09"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
 _EMPTY_PAYLOAD_HASH = Utils.hash(b"", SIGNATURE_ALGORITHM).hex()
 USER_AGENT = Utils.get_user_agent("airflow-provider-ice")
+POOL_CONNECTIONS = 32
 
 
 @dataclass
@@ -147,7 +148,9 @@ class AsyncIceTransport:
             config = self._config
             connector = aiohttp.TCPConnector(
                 ssl=_ssl_context(config.verify) if config.protocol == "https" else False,
-                limit=0,  # the triggerer decides concurrency, not the pool
+                # Bounded: a thousand triggers need a few dozen keep-alive connections, not a thousand
+                # TLS handshakes (CPU on the event loop) and socket buffers (memory).
+                limit=POOL_CONNECTIONS,
                 keepalive_timeout=60,
             )
             session = aiohttp.ClientSession(

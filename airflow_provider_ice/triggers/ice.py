@@ -6,6 +6,7 @@ Module import is cheap (no SDK, no aiohttp): DAG files import it through the sen
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -18,6 +19,9 @@ from airflow_provider_ice.models import IceWorkflowTask
 from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
 from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, next_poll_interval
 from airflow_provider_ice.xcom import task_result_xcoms
+
+#: Upper bound (seconds) of the random delay before a trigger's first poll.
+FIRST_POLL_SPREAD = 5.0
 
 
 async def stop_best_effort(stop: Awaitable[None], workflow_task_id: str, log: Any) -> None:
@@ -152,6 +156,10 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
         """Poll until the wait ends; return the event and, if the task is terminal, its record."""
         task_id = self.workflow_task_id
+        # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
+        # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
+        # deferring task has just checked the status itself, so nothing is lost.
+        await asyncio.sleep(random.uniform(0, min(self.poll_interval, FIRST_POLL_SPREAD)))
         while True:
             try:
                 task = await hook.aget_workflow_task(task_id)
