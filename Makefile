@@ -31,6 +31,13 @@ test: lint typecheck unit
 e2e: $(STAMP)
 	$(BIN)/pytest -m e2e tests/e2e -s
 
+# The performance benchmarks (not part of `make test`, which runs a smoke pass of each).
+bench: $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,bench]'
+	$(BIN)/python benchmarks/triggerer_density.py
+	$(BIN)/python benchmarks/import_cost.py
+	$(BIN)/python benchmarks/api_calls.py
+
 # example_ice_workflow end to end against the bundled emulator (no cloud account, no network).
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

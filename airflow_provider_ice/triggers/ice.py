@@ -9,16 +9,20 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
-from airflow_provider_ice.hooks.ice import IceHook
-from airflow_provider_ice.models import IceWorkflowTask
-from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
 from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, next_poll_interval
-from airflow_provider_ice.xcom import task_result_xcoms
+
+if TYPE_CHECKING:
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.models import IceWorkflowTask
+
+# The hook, outcome rules and XCom contract load when a trigger first runs, not when the
+# triggerer (or a DAG file) imports this module.
+DEFAULT_CONN_ID = "ice_default"
 
 #: Upper bound (seconds) of the random delay before a trigger's first poll.
 FIRST_POLL_SPREAD = 5.0
@@ -70,7 +74,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     def __init__(
         self,
         workflow_task_id: str,
-        ice_conn_id: str = IceHook.default_conn_name,
+        ice_conn_id: str = DEFAULT_CONN_ID,
         region_id: str | None = None,
         poll_interval: float = 30.0,
         timeout: float | None = None,
@@ -124,6 +128,8 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         return interval
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_ice.hooks.ice import IceHook
+
         hook = IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
         try:
             event, task = await self._wait(hook)
@@ -134,6 +140,9 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     def _end_task_event(self, event: dict[str, Any], task: IceWorkflowTask | None) -> TriggerEvent:
         """Finish the Airflow task from the triggerer, with the same verdicts as ``execute_complete``."""
         from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
+
+        from airflow_provider_ice.outcomes import Outcome
+        from airflow_provider_ice.xcom import task_result_xcoms
 
         xcoms = task_result_xcoms(task) if task is not None else None
         status = Outcome(event["status"])
@@ -150,11 +159,15 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         """Airflow >= 3.3 calls this on user kills only (``cleanup`` runs on every exit)."""
         if not self.stop_on_kill:
             return
+        from airflow_provider_ice.hooks.ice import IceHook
+
         async with IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id) as hook:
             await stop_best_effort(hook.astop_ai_workflow_task(self.workflow_task_id), self.workflow_task_id, self.log)
 
     async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
         """Poll until the wait ends; return the event and, if the task is terminal, its record."""
+        from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
+
         task_id = self.workflow_task_id
         # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
         # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
