@@ -75,7 +75,7 @@ def measure(target: str | tuple[str, str], runs: int) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args(argv)
     rows, ok = [], True
     for name, code in TARGETS.items():
