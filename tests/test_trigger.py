@@ -179,3 +179,30 @@ async def test_end_from_trigger_timeout_with_soft_fail_skips(emulator):
         IceWorkflowTaskTrigger(task_id, poll_interval=0.05, timeout=0.2, end_from_trigger=True, soft_fail=True)
     )
     assert str(event.task_instance_state) == "skipped"
+
+
+async def test_the_trigger_never_takes_the_sdks_async_path(emulator, monkeypatch):
+    """The SDK's *_async path builds a session and SSL context per request on the loop: never used."""
+    from darabonba.core import DaraCore
+
+    async def forbidden(*args, **kwargs):
+        raise AssertionError("DaraCore.async_do_action called")
+
+    monkeypatch.setattr(DaraCore, "async_do_action", staticmethod(forbidden))
+    task_id = emulator.backend.add_task("ok")
+    event = await first_event(IceWorkflowTaskTrigger(task_id, poll_interval=0.01))
+    assert event["status"] == "success"
+
+
+def test_connection_uri_form(monkeypatch, ice_emulator):
+    """The README's URI form parses into the same connection."""
+    from airflow_provider_ice.hooks.ice import IceHook
+
+    uri = (
+        f"alibaba-cloud-ice://{ice_emulator.access_key_id}:{ice_emulator.access_key_secret}@/"
+        f"?region_id=cn-shanghai&endpoint={ice_emulator.endpoint}&protocol=http"
+    )
+    monkeypatch.setenv("AIRFLOW_CONN_ICE_URI", uri)
+    ice_emulator.backend.add_workflow("wf")
+    task_id = ice_emulator.backend.add_task("wf")
+    assert IceHook(ice_conn_id="ice_uri").get_workflow_task(task_id).status == "succeeded"
