@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -16,6 +17,10 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
 
 pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]
+
+# The ECS RAM-role credential provider (wired in test_credentials) starts an apscheduler thread whose
+# atexit shutdown logs after pytest has closed its streams; its INFO lines are noise here.
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
