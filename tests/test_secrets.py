@@ -49,3 +49,25 @@ def test_secret_stays_out_of_kwargs_logs_and_xcom(ice_emulator, monkeypatch, air
     for leaked in (secret, "wrong-secret-MUST-NOT-LEAK", TOKEN):
         assert leaked not in logs
         assert leaked not in values
+
+
+def test_async_lookup_masks_without_the_blocking_call(ice_emulator, monkeypatch):
+    """In a triggerer the sync mask_secret would block the event loop on the supervisor: use amask_secret."""
+    import asyncio
+
+    import airflow.providers.common.compat.sdk as compat
+    import airflow.sdk.log as sdk_log
+    from airflow.providers.common.compat.sdk import redact
+
+    from airflow_provider_ice.hooks.ice import IceHook
+
+    def blocking(*args, **kwargs):
+        raise AssertionError("sync mask_secret called on the event loop")
+
+    monkeypatch.setattr(sdk_log, "mask_secret", blocking)
+    monkeypatch.setattr(compat, "mask_secret", blocking, raising=False)
+    secret = "async-only-secret-0042"
+    use_connection(monkeypatch, ice_emulator, password=secret)
+    config = asyncio.run(IceHook().aget_connection_config())
+    assert config.access_key_secret == secret
+    assert secret not in str(redact(f"value {secret}"))

@@ -136,10 +136,6 @@ class IceHook(BaseHook):
         from airflow_provider_ice.hooks.connection_config import build_connection_config
 
         config = build_connection_config(self.ice_conn_id, login, password, extras, region_id=self.region_id)
-        from airflow.providers.common.compat.sdk import mask_secret
-
-        for secret in config.secrets:
-            mask_secret(secret)
         if config.protocol == "http":
             self.log.warning(
                 "Connection %r uses plain http to %s: only for local servers such as the ICE emulator.",
@@ -151,8 +147,13 @@ class IceHook(BaseHook):
     def get_connection_config(self) -> IceConnectionConfig:
         """The validated connection settings (looked up once)."""
         if self._config is None:
+            from airflow.providers.common.compat.sdk import mask_secret
+
             conn = self.get_connection(self.ice_conn_id)
-            self._config = self._config_from(conn.login, conn.password, conn.extra_dejson)
+            config = self._config_from(conn.login, conn.password, conn.extra_dejson)
+            for secret in config.secrets:
+                mask_secret(secret)
+            self._config = config
         return self._config
 
     async def aget_connection_config(self) -> IceConnectionConfig:
@@ -162,7 +163,9 @@ class IceHook(BaseHook):
 
             conn = await get_async_connection(self.ice_conn_id, hook=self)
             extras = await get_async_extra_dejson(conn)
-            self._config = self._config_from(conn.login, conn.password, extras)
+            config = self._config_from(conn.login, conn.password, extras)
+            await _amask_secrets(config.secrets)
+            self._config = config
         return self._config
 
     def _get_credential(self, config: IceConnectionConfig) -> Any:
@@ -387,6 +390,20 @@ class IceHook(BaseHook):
             widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
             widgets[name] = field_class(lazy_gettext(spec["label"]), widget=widget, description=spec.get("description"))
         return widgets
+
+
+async def _amask_secrets(secrets: tuple[str, ...]) -> None:
+    """Register secrets with the masker without a blocking call to the supervisor on the event loop."""
+    try:
+        from airflow.sdk.log import amask_secret
+    except ImportError:  # Airflow < 3.3: the masker is local to this process, nothing to wait on
+        from airflow.providers.common.compat.sdk import mask_secret
+
+        for secret in secrets:
+            mask_secret(secret)
+        return
+    for secret in secrets:
+        await amask_secret(secret)
 
 
 _CREDENTIALS: dict[tuple[Any, ...], Any] = {}
