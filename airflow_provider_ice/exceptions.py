@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+#: Our codes for failures that produced no usable response (all transient).
+CONNECTION_ERROR = "ConnectionError"
+TIMEOUT = "Timeout"
+INVALID_RESPONSE = "InvalidResponse"
+
 
 class IceApiError(AirflowException):
     """An ICE API call failed (after any retries).

@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.exceptions import (
+    CONNECTION_ERROR,
+    INVALID_RESPONSE,
+    TIMEOUT,
+    IceApiError,
+    IceConfigurationError,
+)
 
 if TYPE_CHECKING:
     from alibabacloud_ice20201109.client import Client as IceClient
@@ -25,8 +31,6 @@ if TYPE_CHECKING:
 
 # Connection parsing and the retry policy load on first use: DAG files import this module too.
 
-#: Our code for a response without a usable body (see hooks.retry).
-INVALID_RESPONSE = "InvalidResponse"
 
 __all__ = ["TERMINAL_STATUSES", "IceHook", "IceWorkflowTask", "IceWorkflowTaskStatus"]
 
@@ -81,7 +85,7 @@ def _sdk_error(exc: Exception) -> IceApiError:
     from darabonba.exceptions import RetryError
     from Tea.exceptions import UnretryableException
 
-    from airflow_provider_ice.hooks.retry import CONNECTION_ERROR, TIMEOUT, api_error
+    from airflow_provider_ice.hooks.retry import api_error
 
     if isinstance(exc, AlibabaCloudException):
         data = exc.data if isinstance(exc.data, dict) else {}

@@ -9,16 +9,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.exceptions import CONNECTION_ERROR, INVALID_RESPONSE, TIMEOUT, IceApiError
 from airflow_provider_ice.hooks.connection_config import RetrySettings
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-#: Our codes for failures that produced no usable response.
-CONNECTION_ERROR = "ConnectionError"
-TIMEOUT = "Timeout"
-INVALID_RESPONSE = "InvalidResponse"  # also in hooks.ice, which must not import this module early
 _TRANSIENT_CODES = frozenset({"ServiceUnavailable", "InternalError", CONNECTION_ERROR, TIMEOUT, INVALID_RESPONSE})
 
 

@@ -21,9 +21,9 @@ import aiohttp
 from alibabacloud_tea_openapi.utils import Utils
 from yarl import URL
 
-from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.exceptions import CONNECTION_ERROR, INVALID_RESPONSE, TIMEOUT, IceApiError
 from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
-from airflow_provider_ice.hooks.retry import CONNECTION_ERROR, INVALID_RESPONSE, TIMEOUT, api_error
+from airflow_provider_ice.hooks.retry import api_error
 
 API_VERSION = "2020-11-09"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
