@@ -34,6 +34,11 @@ def make_trigger(**kwargs: Any) -> Any:
 DEFERRAL_GRACE = timedelta(minutes=5)
 
 
+def deferral_timeout(timeout: float | None) -> timedelta | None:
+    """Airflow's own deferral timeout: the trigger's deadline plus :data:`DEFERRAL_GRACE`, as a backstop."""
+    return None if timeout is None else timedelta(seconds=timeout) + DEFERRAL_GRACE
+
+
 def require_positive(name: str, value: float | timedelta | None, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -56,12 +61,28 @@ class IceWaitMixin:
     ice_conn_id: str
     region_id: str | None
     accept_partial_success: bool
+    max_poll_interval: float | None
     do_xcom_push: bool
     log: Any
 
     @cached_property
     def hook(self) -> IceHook:
         return IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
+
+    def wait_trigger_kwargs(
+        self, workflow_task_id: str, poll_interval: float, timeout: float | None, **extra: Any
+    ) -> dict[str, Any]:
+        """The trigger's kwargs for waiting on ``workflow_task_id`` with this operator's settings (JSON-safe)."""
+        return {
+            "workflow_task_id": workflow_task_id,
+            "ice_conn_id": self.ice_conn_id,
+            "region_id": self.region_id,
+            "poll_interval": float(poll_interval),
+            "max_poll_interval": self.max_poll_interval,
+            "timeout": None if timeout is None else float(timeout),
+            "accept_partial_success": self.accept_partial_success,
+            **extra,
+        }
 
     def finish(self, context: Any, task: IceWorkflowTask) -> Any:
         """Write the XCom contract for a terminal task, then return its Outputs or raise.

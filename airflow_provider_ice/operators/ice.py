@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
@@ -12,7 +11,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin,
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook, encode_json_param
 from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL
-from airflow_provider_ice.waiting import DEFERRAL_GRACE, IceWaitMixin, make_trigger, require_positive, require_task_id
+from airflow_provider_ice.waiting import IceWaitMixin, deferral_timeout, make_trigger, require_positive, require_task_id
 from airflow_provider_ice.xcom import XCOM_WORKFLOW_TASK_ID
 
 
@@ -114,16 +113,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         task_id = self._track(context, str(external_id))
         if not self.wait_for_completion:
             return
-        trigger = make_trigger(
-            workflow_task_id=task_id,
-            ice_conn_id=self.ice_conn_id,
-            region_id=self.region_id,
-            poll_interval=self.poll_interval,
-            max_poll_interval=self.max_poll_interval,
-            timeout=self.timeout,
-            accept_partial_success=self.accept_partial_success,
-            stop_on_kill=True,
-        )
+        trigger = make_trigger(**self.wait_trigger_kwargs(task_id, self.poll_interval, self.timeout, stop_on_kill=True))
         if self.deferrable:
             task = self.hook.get_workflow_task(task_id)
             if task.is_terminal:
@@ -132,7 +122,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             self.defer(
                 trigger=trigger,
                 method_name="execute_complete",
-                timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE if self.timeout else None,
+                timeout=deferral_timeout(self.timeout),
             )
         # Not deferrable: run the trigger's own polling loop here, so there is one loop to trust.
         event = asyncio.run(_first_event(trigger))

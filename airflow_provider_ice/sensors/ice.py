@@ -11,9 +11,9 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensor
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, next_poll_interval
 from airflow_provider_ice.waiting import (
-    DEFERRAL_GRACE,
     TRIGGER_CLASSPATH,
     IceWaitMixin,
+    deferral_timeout,
     make_trigger,
     require_positive,
     require_task_id,
@@ -65,6 +65,12 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         require_positive("max_poll_interval", max_poll_interval, allow_none=True)
         require_positive("timeout", timeout)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
+        self.workflow_task_id = workflow_task_id
+        self.ice_conn_id = ice_conn_id
+        self.region_id = region_id
+        self.accept_partial_success = accept_partial_success
+        self.deferrable = deferrable
+        self.max_poll_interval = max_poll_interval
         if start_from_trigger:
             from airflow.triggers.base import StartTriggerArgs
 
@@ -73,27 +79,13 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             self.start_from_trigger = True
             self.start_trigger_args = StartTriggerArgs(
                 trigger_cls=TRIGGER_CLASSPATH,
-                trigger_kwargs={
-                    "workflow_task_id": workflow_task_id,
-                    "ice_conn_id": ice_conn_id,
-                    "region_id": region_id,
-                    "poll_interval": float(poke_interval),
-                    "max_poll_interval": max_poll_interval,
-                    "timeout": float(timeout),
-                    "accept_partial_success": accept_partial_success,
-                    "end_from_trigger": True,
-                    "soft_fail": bool(kwargs.get("soft_fail", False)),
-                },
+                trigger_kwargs=self.wait_trigger_kwargs(
+                    workflow_task_id, poke_interval, timeout, end_from_trigger=True, soft_fail=self.soft_fail
+                ),
                 next_method="execute_complete",
                 next_kwargs=None,
-                timeout=timedelta(seconds=timeout) + DEFERRAL_GRACE,
+                timeout=deferral_timeout(timeout),
             )
-        self.workflow_task_id = workflow_task_id
-        self.ice_conn_id = ice_conn_id
-        self.region_id = region_id
-        self.accept_partial_success = accept_partial_success
-        self.deferrable = deferrable
-        self.max_poll_interval = max_poll_interval
 
     def execute(self, context: Any) -> Any:
         self.workflow_task_id = require_task_id("workflow_task_id", self.workflow_task_id)
@@ -105,17 +97,9 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             return self.finish(context, task)
         self.log.info("ICE workflow task %s is %s; deferring.", self.workflow_task_id, task.status)
         self.defer(
-            trigger=make_trigger(
-                workflow_task_id=self.workflow_task_id,
-                ice_conn_id=self.ice_conn_id,
-                region_id=self.region_id,
-                poll_interval=self.poke_interval,
-                max_poll_interval=self.max_poll_interval,
-                timeout=self.timeout,
-                accept_partial_success=self.accept_partial_success,
-            ),
+            trigger=make_trigger(**self.wait_trigger_kwargs(self.workflow_task_id, self.poke_interval, self.timeout)),
             method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout) + DEFERRAL_GRACE,
+            timeout=deferral_timeout(self.timeout),
         )
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
