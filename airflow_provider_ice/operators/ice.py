@@ -9,9 +9,9 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
 
 from airflow_provider_ice.exceptions import IceApiError
-from airflow_provider_ice.hooks.ice import IceHook, encode_json_param
+from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL
-from airflow_provider_ice.waiting import IceWaitMixin, deferral_timeout, make_trigger, require_positive, require_task_id
+from airflow_provider_ice.waiting import IceWaitMixin, deferral_timeout, make_trigger, require_positive
 from airflow_provider_ice.xcom import XCOM_WORKFLOW_TASK_ID
 
 
@@ -80,10 +80,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         self._result: Any = None
 
     def execute(self, context: Any) -> Any:
-        self.workflow_id = require_task_id("workflow_id", self.workflow_id)
-        # Bad inputs fail here, before StartAIWorkflow.
-        encode_json_param("inputs", self.inputs)
-        encode_json_param("user_data", self.user_data)
+        # A blank workflow_id or unencodable inputs/user_data fail in the hook, before StartAIWorkflow.
         return self.execute_resumable(context)
 
     # ---- ResumableJobMixin ------------------------------------------------------------------
