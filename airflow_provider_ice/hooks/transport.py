@@ -119,10 +119,24 @@ def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
     return ssl.create_default_context(cafile=verify)
 
 
+# SSL contexts are safe to share across loops; one per ``verify`` setting in the process.
+_SSL_CONTEXTS: dict[bool | str, ssl.SSLContext | bool] = {}
+
+
+async def _assl_context(verify: bool | str) -> ssl.SSLContext | bool:
+    """The context for ``verify``, built once per process in a worker thread: loading a CA bundle
+    reads and parses a file, which must not stall the event loop."""
+    context = _SSL_CONTEXTS.get(verify)
+    if context is None:
+        context = _SSL_CONTEXTS.setdefault(verify, await asyncio.to_thread(_ssl_context, verify))
+    return context
+
+
 class AsyncIceTransport:
     """Sends signed ICE RPC calls over a keep-alive pool shared per endpoint in this event loop.
 
-    ``open``/``close`` reference-count the pool: the first user opens it, the last one closes it.
+    The pool is reference-counted: a transport joins it on its first call (the first one opens it)
+    and leaves on :meth:`close` (the last one closes it).
     """
 
     def __init__(self, config: IceConnectionConfig, credential: Any) -> None:
@@ -132,22 +146,28 @@ class AsyncIceTransport:
         self._shared: _SharedSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def pool_size(self) -> int:
-        """How many transports share this transport's pool (for tests and benchmarks)."""
-        return self._shared.users if self._shared else 0
-
-    def _open(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
+    def _reusable(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession | None:
         if self._shared is not None and self._loop is loop and not self._shared.session.closed:
             return self._shared.session
+        return None
+
+    async def _aopen(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._reusable(loop)
+        if session is not None:
+            return session
+        tls = await _assl_context(self._config.verify) if self._config.protocol == "https" else False
+        # No await below: joining or creating the shared pool is atomic on the loop.
+        return self._reusable(loop) or self._open(loop, tls)
+
+    def _open(self, loop: asyncio.AbstractEventLoop, tls: ssl.SSLContext | bool) -> aiohttp.ClientSession:
         self._release()
         pools = _POOLS.setdefault(loop, {})
         shared = pools.get(self._key)
         if shared is None or shared.session.closed:
             config = self._config
             connector = aiohttp.TCPConnector(
-                ssl=_ssl_context(config.verify) if config.protocol == "https" else False,
+                ssl=tls,
                 # Bounded: a thousand triggers need a few dozen keep-alive connections, not a thousand
                 # TLS handshakes (CPU on the event loop) and socket buffers (memory).
                 limit=POOL_CONNECTIONS,
@@ -184,7 +204,7 @@ class AsyncIceTransport:
 
     async def call(self, action: str, query: dict[str, str]) -> dict[str, Any]:
         """One attempt: send ``action`` and return the decoded JSON body, or raise :class:`IceApiError`."""
-        session = self._open()
+        session = self._reusable(asyncio.get_running_loop()) or await self._aopen()
         credential = await self._credential.get_credential_async()
         path, headers = sign_request(
             self._config.endpoint,
