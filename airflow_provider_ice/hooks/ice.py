@@ -133,6 +133,7 @@ class IceHook(BaseHook):
         self._config: IceConnectionConfig | None = None
         self._credential: Any = None
         self._transport: AsyncIceTransport | None = None
+        self._client: IceClient | None = None
 
     # ---- connection -------------------------------------------------------------------------
 
@@ -192,21 +193,17 @@ class IceHook(BaseHook):
         from darabonba.runtime import RuntimeOptions
 
         config = self.get_connection_config()
-        return RuntimeOptions(
-            ignore_ssl=config.verify is False,
-            ca=config.verify if isinstance(config.verify, str) else None,
-            connect_timeout=int(config.connect_timeout * 1000),
-            read_timeout=int(config.read_timeout * 1000),
-        )
+        # Timeouts and the CA bundle are on the client's Config; only "verify: false" is per call.
+        return RuntimeOptions(ignore_ssl=config.verify is False)
 
     def get_conn(self) -> IceClient:
         """The ICE SDK client (built once per hook), with the endpoint set from the region."""
-        if "_client" not in self.__dict__:
+        if self._client is None:
             from alibabacloud_ice20201109.client import Client as IceClient
             from alibabacloud_tea_openapi.utils_models import Config
 
             config = self.get_connection_config()
-            self.__dict__["_client"] = IceClient(
+            self._client = IceClient(
                 Config(
                     credential=self._get_credential(config),
                     region_id=config.region_id,
@@ -218,7 +215,7 @@ class IceHook(BaseHook):
                     user_agent="airflow-provider-ice",
                 )
             )
-        return self.__dict__["_client"]
+        return self._client
 
     async def _aget_transport(self) -> AsyncIceTransport:
         if self._transport is None:
