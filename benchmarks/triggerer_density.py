@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ours = median(calls["ours"])
     rows = [
-        ("ours: SDK signing + shared aiohttp pool", f"{ours:.3f}", f"{pct(calls['ours'], 90):.3f}", "1.0x"),
+        ("ours: SDK signing + shared keep-alive pool", f"{ours:.3f}", f"{pct(calls['ours'], 90):.3f}", "1.0x"),
         (
             "SDK *_async path",
             f"{median(calls['sdk_async']):.3f}",

@@ -1,10 +1,11 @@
-"""The async transport: the SDK's V3 signing over one shared aiohttp keep-alive pool.
+"""The async transport: the SDK's V3 signing over one shared keep-alive connection pool.
 
 The SDK's own ``*_async`` path opens a new aiohttp session, connector and SSL context (loading the
 CA bundle) per request on the event loop and retries with blocking ``time.sleep``. Here a request is
 built and signed with the SDK's OpenAPI utilities (same headers, same ``ACS3-HMAC-SHA256``
-signature), sent through a session shared by every user of the same endpoint in this event loop,
-and answered with the SDK's error codes. Imported lazily: it pulls in the tea-openapi utilities.
+signature), sent through a pool (:mod:`.http11`) shared by every user of the same endpoint in this
+event loop, and answered with the SDK's error codes. Imported lazily: it pulls in the tea-openapi
+utilities.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ import ssl
 import weakref
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
-import aiohttp
 from alibabacloud_tea_openapi.utils import Utils
-from yarl import URL
 
 from airflow_provider_ice.exceptions import CONNECTION_ERROR, INVALID_RESPONSE, TIMEOUT, IceApiError
 from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
+from airflow_provider_ice.hooks.http11 import KeepAlivePool
 from airflow_provider_ice.hooks.retry import api_error
 
 API_VERSION = "2020-11-09"
@@ -99,7 +99,7 @@ def error_from_response(status: int, headers: Any, body: bytes) -> IceApiError:
 
 
 class _SharedSession:
-    def __init__(self, session: aiohttp.ClientSession) -> None:
+    def __init__(self, session: KeepAlivePool) -> None:
         self.session = session
         self.users = 0
 
@@ -111,19 +111,20 @@ _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...
 )
 
 
-def _ssl_context(verify: bool | str) -> ssl.SSLContext | bool:
-    if verify is False:
-        return False
-    if verify is True:
-        return ssl.create_default_context()
-    return ssl.create_default_context(cafile=verify)
+def _ssl_context(verify: bool | str) -> ssl.SSLContext:
+    if verify is False:  # "verify": false, for testing only
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    return ssl.create_default_context(cafile=None if verify is True else verify)
 
 
 # SSL contexts are safe to share across loops; one per ``verify`` setting in the process.
-_SSL_CONTEXTS: dict[bool | str, ssl.SSLContext | bool] = {}
+_SSL_CONTEXTS: dict[bool | str, ssl.SSLContext] = {}
 
 
-async def _assl_context(verify: bool | str) -> ssl.SSLContext | bool:
+async def _assl_context(verify: bool | str) -> ssl.SSLContext:
     """The context for ``verify``, built once per process in a worker thread: loading a CA bundle
     reads and parses a file, which must not stall the event loop."""
     context = _SSL_CONTEXTS.get(verify)
@@ -146,37 +147,36 @@ class AsyncIceTransport:
         self._shared: _SharedSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _reusable(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession | None:
+    def _reusable(self, loop: asyncio.AbstractEventLoop) -> KeepAlivePool | None:
         if self._shared is not None and self._loop is loop and not self._shared.session.closed:
             return self._shared.session
         return None
 
-    async def _aopen(self) -> aiohttp.ClientSession:
+    async def _aopen(self) -> KeepAlivePool:
         loop = asyncio.get_running_loop()
         session = self._reusable(loop)
         if session is not None:
             return session
-        tls = await _assl_context(self._config.verify) if self._config.protocol == "https" else False
+        tls = await _assl_context(self._config.verify) if self._config.protocol == "https" else None
         # No await below: joining or creating the shared pool is atomic on the loop.
         return self._reusable(loop) or self._open(loop, tls)
 
-    def _open(self, loop: asyncio.AbstractEventLoop, tls: ssl.SSLContext | bool) -> aiohttp.ClientSession:
+    def _open(self, loop: asyncio.AbstractEventLoop, tls: ssl.SSLContext | None) -> KeepAlivePool:
         self._release()
         pools = _POOLS.setdefault(loop, {})
         shared = pools.get(self._key)
         if shared is None or shared.session.closed:
             config = self._config
-            connector = aiohttp.TCPConnector(
-                ssl=tls,
+            address = urlsplit(f"//{config.endpoint}")
+            session = KeepAlivePool(
+                address.hostname or config.endpoint,
+                address.port or (443 if config.protocol == "https" else 80),
+                tls,
+                connect_timeout=config.connect_timeout,
+                read_timeout=config.read_timeout,
                 # Bounded: a thousand triggers need a few dozen keep-alive connections, not a thousand
                 # TLS handshakes (CPU on the event loop) and socket buffers (memory).
                 limit=POOL_CONNECTIONS,
-                keepalive_timeout=60,
-            )
-            session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(sock_connect=config.connect_timeout, sock_read=config.read_timeout),
-                auto_decompress=True,
             )
             shared = pools[self._key] = _SharedSession(session)
         shared.users += 1
@@ -216,15 +216,11 @@ class AsyncIceTransport:
             credential.provider_name,
         )
         try:
-            # encoded=True: the query is sent exactly as it was signed.
-            url = URL(self._config.base_url.rstrip("/") + path, encoded=True)
-            async with session.post(url, headers=headers) as response:
-                body = await response.read()
-                status = response.status
-                response_headers = response.headers
+            # The query goes out exactly as it was signed.
+            status, response_headers, body = await session.post(path, headers)
         except TimeoutError as exc:
             raise IceApiError(TIMEOUT, f"{action} timed out: {exc!r}", retryable=True) from None
-        except (aiohttp.ClientError, OSError) as exc:
+        except OSError as exc:
             raise IceApiError(CONNECTION_ERROR, f"{action}: {exc!r}", retryable=True) from None
         if status >= 400:
             raise error_from_response(status, response_headers, body)
