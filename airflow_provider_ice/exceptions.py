@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-#: Our codes for failures that produced no usable response (all transient).
+#: Our codes for failures that produced no usable ICE answer (see :mod:`.hooks.errors`).
 CONNECTION_ERROR = "ConnectionError"
 TIMEOUT = "Timeout"
 INVALID_RESPONSE = "InvalidResponse"
+CERTIFICATE_ERROR = "CertificateError"
+PROXY_ERROR = "ProxyError"
+REDIRECT = "Redirect"
 
 
 class IceApiError(AirflowException):
@@ -19,6 +22,9 @@ class IceApiError(AirflowException):
     :param status_code: the HTTP status, None when no response arrived.
     :param request_id: the service's RequestId, for support tickets.
     :param retryable: whether the failure is transient (retrying later may succeed).
+    :param retry_after: seconds the service asked us to wait (``x-acs-retry-after``), if it did.
+    :param may_have_run: whether ICE may have acted on the request (it was sent and no answer proved
+        otherwise): a StartAIWorkflow that fails so is never repeated, as it may have created a task.
     """
 
     def __init__(
@@ -30,6 +36,7 @@ class IceApiError(AirflowException):
         request_id: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        may_have_run: bool = False,
     ) -> None:
         self.code = code
         self.message = message
@@ -37,8 +44,8 @@ class IceApiError(AirflowException):
         self.status_code = status_code  # type: ignore[assignment]
         self.request_id = request_id
         self.retryable = retryable
-        #: seconds the service asked us to wait (``x-acs-retry-after``), if it did.
         self.retry_after = retry_after
+        self.may_have_run = may_have_run
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -53,7 +60,15 @@ class IceApiError(AirflowException):
         # Keyword-only fields must survive pickling (Airflow ships exceptions between processes).
         return (
             _rebuild,
-            (self.code, self.message, self.status_code, self.request_id, self.retryable, self.retry_after),
+            (
+                self.code,
+                self.message,
+                self.status_code,
+                self.request_id,
+                self.retryable,
+                self.retry_after,
+                self.may_have_run,
+            ),
         )
 
 
@@ -64,6 +79,7 @@ def _rebuild(
     request_id: str | None,
     retryable: bool,
     retry_after: float | None,
+    may_have_run: bool = False,
 ) -> IceApiError:
     return IceApiError(
         code,
@@ -72,6 +88,7 @@ def _rebuild(
         request_id=request_id,
         retryable=retryable,
         retry_after=retry_after,
+        may_have_run=may_have_run,
     )
 
 

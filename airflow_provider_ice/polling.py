@@ -11,6 +11,9 @@ from __future__ import annotations
 #: Default cap: ICE media tasks run for minutes to hours; ten minutes keeps long waits cheap.
 DEFAULT_MAX_POLL_INTERVAL = 600.0
 
+#: Default ``unreachable_timeout``: a wait whose polls have all failed for an hour ends with an error.
+DEFAULT_UNREACHABLE_TIMEOUT = 3600.0
+
 # interval <= (elapsed + interval) / 10  <=>  interval <= elapsed / 9
 _GROWTH = 1 / 9
 

@@ -39,22 +39,6 @@ def deferral_timeout(timeout: float | None) -> timedelta | None:
     return None if timeout is None else timedelta(seconds=timeout) + DEFERRAL_GRACE
 
 
-def require_positive(name: str, value: float | timedelta | None, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
-        raise IceConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
-
-
-def require_task_id(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise IceConfigurationError(
-            f"{name} is {value!r} after rendering: give the ICE TaskId (e.g. the StartAIWorkflow result)."
-        )
-    return value.strip()
-
-
 class IceWaitMixin:
     """Shared by :class:`IceWorkflowTaskSensor` and :class:`IceStartAIWorkflowOperator`."""
 
@@ -62,6 +46,7 @@ class IceWaitMixin:
     region_id: str | None
     accept_partial_success: bool
     max_poll_interval: float | None
+    unreachable_timeout: float | None
     do_xcom_push: bool
     log: Any
 
@@ -81,6 +66,7 @@ class IceWaitMixin:
             "max_poll_interval": self.max_poll_interval,
             "timeout": None if timeout is None else float(timeout),
             "accept_partial_success": self.accept_partial_success,
+            "unreachable_timeout": self.unreachable_timeout,
             **extra,
         }
 

@@ -88,7 +88,7 @@ async def density(args: argparse.Namespace, emulator: Any) -> dict[str, Any]:
             ticks += 1
             if ticks % 10 == 0:  # sampling /proc every tick would itself cost CPU
                 rss_peak = max(rss_peak, rss_kb())
-                pools = transport._POOLS.get(loop, {})
+                pools = transport._SESSIONS.get(loop, {})
                 pool_users.append(sum(p.users for p in pools.values()))
 
     triggers = [
@@ -132,7 +132,7 @@ async def density(args: argparse.Namespace, emulator: Any) -> dict[str, Any]:
         "rss_per_trigger_kb": (rss_peak - rss_base) / args.triggers,
         "correct": correct,
         "max_pool_users": max(pool_users or [0]),
-        "pools_left": len(transport._POOLS.get(loop, {})),
+        "pools_left": len(transport._SESSIONS.get(loop, {})),
     }
 
 

@@ -1,11 +1,16 @@
-"""What counts as transient: Throttling* whatever the HTTP status, 5xx, transport failures; nothing else."""
+"""What is repeated, per action, and how long the waits are (tenacity, full jitter, retry-after, caps)."""
 
 from __future__ import annotations
 
-import pytest
+import random
 
+import pytest
+from tenacity import RetryCallState, Retrying
+
+from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.connection_config import RetrySettings
-from airflow_provider_ice.hooks.retry import RetryBudget, api_error, is_retryable
+from airflow_provider_ice.hooks.errors import api_error, is_retryable, may_retry
+from airflow_provider_ice.hooks.retry import BackoffWait, call_with_retries
 
 
 @pytest.mark.parametrize(
@@ -33,23 +38,63 @@ def test_classification(code, status, retryable):
     assert api_error(code, "m", status_code=status).retryable is retryable
 
 
+@pytest.mark.parametrize(
+    ("error", "start_retried"),
+    [
+        (api_error("Throttling.User", "m", status_code=400), True),
+        (api_error("ServiceUnavailable", "m", status_code=503), True),
+        (api_error("InternalError", "m", status_code=500), False),  # it may have half-run
+        (api_error(None, "m", status_code=502), False),  # a 5xx without an error code
+        (IceApiError("Timeout", "read", retryable=True, may_have_run=True), False),
+        (IceApiError("ConnectionError", "refused", retryable=True, may_have_run=False), True),
+    ],
+)
+def test_start_is_repeated_only_when_ice_certainly_did_not_run_it(error, start_retried):
+    assert may_retry("StartAIWorkflow", error) is start_retried
+    assert may_retry("GetAIWorkflowTask", error) is True
+    assert may_retry("StopAIWorkflowTask", error) is True
+
+
+def _state(attempt: int, error: Exception) -> RetryCallState:
+    state = RetryCallState(Retrying(), fn=None, args=(), kwargs={})
+    state.attempt_number = attempt
+    state.set_exception((type(error), error, None))
+    return state
+
+
 def test_retry_after_is_honoured_and_capped():
-    budget = RetryBudget(RetrySettings(max_attempts=5, base_delay=0.5, max_delay=3.0, max_elapsed=60))
-    assert budget.next_delay(api_error("Throttling.User", "m", status_code=400, retry_after=2.0)) == 2.0
-    assert budget.next_delay(api_error("Throttling.User", "m", status_code=400, retry_after=30.0)) == 3.0
+    wait = BackoffWait(RetrySettings(max_attempts=5, base_delay=0.5, max_delay=3.0, max_elapsed=60))
+    assert wait(_state(1, api_error("Throttling.User", "m", status_code=400, retry_after=2.0))) == 2.0
+    assert wait(_state(1, api_error("Throttling.User", "m", status_code=400, retry_after=30.0))) == 3.0
 
 
-def test_backoff_grows_with_full_jitter_and_stops_at_max_attempts():
-    budget = RetryBudget(RetrySettings(max_attempts=4, base_delay=1.0, max_delay=100.0, max_elapsed=1000))
+def test_backoff_is_full_jitter_under_an_exponential_cap():
+    random.seed(7)
+    wait = BackoffWait(RetrySettings(max_attempts=10, base_delay=1.0, max_delay=6.0, max_elapsed=1000))
     error = api_error("ServiceUnavailable", "m", status_code=503)
-    delays = [budget.next_delay(error) for _ in range(3)]
-    assert all(0 <= d <= cap for d, cap in zip(delays, (1.0, 2.0, 4.0), strict=True))
-    with pytest.raises(type(error)):
-        budget.next_delay(error)
+    for attempt, cap in ((1, 1.0), (2, 2.0), (3, 4.0), (4, 6.0), (8, 6.0)):
+        delays = [wait(_state(attempt, error)) for _ in range(300)]
+        assert all(0 <= d <= cap for d in delays)
+        # jittered over the whole range: neither constant nor stuck near zero
+        assert max(delays) > 0.8 * cap and min(delays) < 0.2 * cap
 
 
-def test_permanent_errors_are_not_retried():
-    budget = RetryBudget(RetrySettings())
-    with pytest.raises(type(api_error("Forbidden", "m"))):
-        budget.next_delay(api_error("Forbidden.RAM", "no", status_code=403))
-    assert budget.attempts == 1
+def test_attempts_are_bounded_and_permanent_errors_are_not_retried(monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    calls = []
+
+    def failing(error: IceApiError):
+        def attempt():
+            calls.append(1)
+            raise error
+
+        return attempt
+
+    settings = RetrySettings(max_attempts=4, base_delay=0.01, max_delay=0.01, max_elapsed=100)
+    with pytest.raises(IceApiError, match="ServiceUnavailable"):
+        call_with_retries("GetAIWorkflowTask", settings, failing(api_error("ServiceUnavailable", "m", status_code=503)))
+    assert len(calls) == 4
+    calls.clear()
+    with pytest.raises(IceApiError, match="Forbidden"):
+        call_with_retries("GetAIWorkflowTask", settings, failing(api_error("Forbidden.RAM", "no", status_code=403)))
+    assert len(calls) == 1

@@ -18,7 +18,7 @@ async def test_hooks_of_one_connection_share_one_pool_until_the_last_closes(ice_
     loop = asyncio.get_running_loop()
     hooks = [IceHook() for _ in range(3)]
     await asyncio.gather(*(h.aget_workflow_task(task_id) for h in hooks))
-    pools = transport._POOLS[loop]
+    pools = transport._SESSIONS[loop]
     assert len(pools) == 1
     (shared,) = pools.values()
     assert shared.users == 3
@@ -28,7 +28,7 @@ async def test_hooks_of_one_connection_share_one_pool_until_the_last_closes(ice_
     assert not session.closed and shared.users == 1
     await hooks[2].aclose()
     assert session.closed
-    assert transport._POOLS[loop] == {}
+    assert transport._SESSIONS[loop] == {}
 
 
 class RotatingProvider(ICredentialsProvider):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow_provider_ice.exceptions import IceConfigurationError
 
@@ -41,6 +42,8 @@ KNOWN_EXTRAS = frozenset(
         "retry_base_delay",
         "retry_max_delay",
         "retry_max_elapsed",
+        "proxy",
+        "no_proxy",
     }
 )
 _REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
@@ -77,10 +80,23 @@ class IceConnectionConfig:
     oidc_provider_arn: str | None = None
     oidc_token_file_path: str | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
+    #: proxy URL from the ``proxy`` extra (None: the environment decides); may carry credentials.
+    proxy: str | None = field(default=None, repr=False)
+    #: ``no_proxy`` extra (None: the environment's NO_PROXY applies).
+    no_proxy: str | None = None
 
     @property
-    def base_url(self) -> str:
-        return f"{self.protocol}://{self.endpoint}/"
+    def host(self) -> str:
+        return urlsplit(f"//{self.endpoint}").hostname or self.endpoint
+
+    @property
+    def port(self) -> int:
+        return urlsplit(f"//{self.endpoint}").port or (443 if self.protocol == "https" else 80)
+
+    @property
+    def address(self) -> str:
+        """``host:port`` of the endpoint, as error messages name it."""
+        return f"{self.host}:{self.port}"
 
     @property
     def credential_key(self) -> tuple[Any, ...]:
@@ -99,7 +115,8 @@ class IceConnectionConfig:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.access_key_secret, self.security_token) if s)
+        proxy_password = urlsplit(self.proxy).password if self.proxy else None
+        return tuple(s for s in (self.access_key_secret, self.security_token, proxy_password) if s)
 
 
 def _fail(conn_id: str, field_name: str, problem: str, fix: str) -> IceConfigurationError:
@@ -140,6 +157,26 @@ def _verify(conn_id: str, raw: Any) -> bool | str:
             "extra 'verify'",
             f"is {raw!r}, which is neither true/false nor an existing CA bundle file",
             "Use true (system CAs), false (no verification, testing only) or the path of a PEM CA bundle.",
+        )
+    return text
+
+
+def _proxy(conn_id: str, raw: Any) -> str | None:
+    text = str(raw or "").strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = text if parts is None or not parts.password else text.replace(parts.password, "***")
+        raise _fail(
+            conn_id,
+            "extra 'proxy'",
+            f"is {shown!r}, not a proxy URL",
+            "Use http://[user:password@]host:port (or https://...), or leave it empty to use HTTPS_PROXY/HTTP_PROXY.",
         )
     return text
 
@@ -231,4 +268,6 @@ def build_connection_config(
             max_delay=_number(conn_id, extras, "retry_max_delay", 20.0),
             max_elapsed=_number(conn_id, extras, "retry_max_elapsed", 120.0),
         ),
+        proxy=_proxy(conn_id, extras.get("proxy")),
+        no_proxy=str(extras.get("no_proxy") or "").strip() or None,
     )

@@ -6,7 +6,6 @@ first use, so DAG files that import sensors and operators stay cheap to parse.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from functools import cached_property
@@ -14,25 +13,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_ice.exceptions import (
-    CONNECTION_ERROR,
-    INVALID_RESPONSE,
-    TIMEOUT,
-    IceApiError,
-    IceConfigurationError,
-)
+from airflow_provider_ice.exceptions import INVALID_RESPONSE, IceApiError, IceConfigurationError
+from airflow_provider_ice.params import encode_json_param, require_id
 
 if TYPE_CHECKING:
     from alibabacloud_ice20201109.client import Client as IceClient
 
     from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
     from airflow_provider_ice.hooks.transport import AsyncIceTransport
-    from airflow_provider_ice.models import TERMINAL_STATUSES, IceWorkflowTask, IceWorkflowTaskStatus
+    from airflow_provider_ice.models import IceWorkflowTask
 
 # Connection parsing and the retry policy load on first use: DAG files import this module too.
 
-
-__all__ = ["TERMINAL_STATUSES", "IceHook", "IceWorkflowTask", "IceWorkflowTaskStatus"]
+__all__ = ["IceHook"]
 
 T = TypeVar("T")
 
@@ -49,26 +42,6 @@ _AUTH_CODE_PREFIXES = (
 )
 
 
-def _require_text(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise IceConfigurationError(f"{name} must be a non-empty string, got {value!r}.")
-    return value.strip()
-
-
-def encode_json_param(name: str, value: Any) -> str | None:
-    """``inputs``/``user_data``: a dict or list is JSON-encoded, a string passes as is, None is omitted."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (dict, list)):
-        try:
-            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise IceConfigurationError(f"{name} must be JSON-serialisable: {exc}.") from None
-    raise IceConfigurationError(f"{name} must be a dict, a list or a JSON string, got {type(value).__name__}.")
-
-
 def _task_from_body(body: Any) -> IceWorkflowTask:
     """SDK ``GetAIWorkflowTaskResponseBody`` -> our record; the one conversion both paths use."""
     from airflow_provider_ice.models import IceWorkflowTask
@@ -79,36 +52,6 @@ def _task_from_body(body: Any) -> IceWorkflowTask:
     return IceWorkflowTask.from_api(task.to_map())
 
 
-def _sdk_error(exc: Exception) -> IceApiError:
-    """Translate an SDK exception (or a transport failure inside it) into our exception."""
-    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-    from darabonba.exceptions import RetryError
-    from Tea.exceptions import UnretryableException
-
-    from airflow_provider_ice.hooks.retry import api_error
-
-    if isinstance(exc, AlibabaCloudException):
-        data = exc.data if isinstance(exc.data, dict) else {}
-        retry_after_ms = getattr(exc, "retry_after", None)
-        return api_error(
-            exc.code if exc.code not in (None, "None") else None,
-            data.get("Message") or data.get("message") or exc.message,
-            status_code=exc.status_code,
-            request_id=exc.request_id if exc.request_id not in (None, "None") else None,
-            retry_after=retry_after_ms / 1000 if retry_after_ms else None,
-        )
-    inner = exc.inner_exception if isinstance(exc, UnretryableException) else exc
-    if isinstance(inner, RetryError):
-        text = str(inner.message)
-        code = TIMEOUT if "timed out" in text.lower() or "timeout" in text.lower() else CONNECTION_ERROR
-        return IceApiError(code, text, retryable=True)
-    # darabonba raises RuntimeError("Failed to parse the value as json format ...") on a gateway's
-    # HTML page; a plain JSONDecodeError (ValueError) elsewhere.
-    if isinstance(inner, ValueError) or (isinstance(inner, RuntimeError) and "as json" in str(inner)):
-        return IceApiError(INVALID_RESPONSE, f"response is not JSON: {str(inner)[:200]}", retryable=True)
-    return IceApiError(type(inner).__name__, str(inner), retryable=False)
-
-
 class IceHook(BaseHook):
     """Talk to Alibaba Cloud ICE AI workflows.
 
@@ -116,9 +59,10 @@ class IceHook(BaseHook):
     :param region_id: overrides the connection's ``region_id`` extra.
 
     The connection is looked up on first use, never in ``__init__``. Sync methods go through the ICE
-    SDK's client; ``a*`` twins go through a shared keep-alive pool and never block the event loop.
-    Transient failures are retried per the connection's retry settings; every failure surfaces as
-    :class:`~airflow_provider_ice.exceptions.IceApiError`.
+    SDK's client; ``a*`` twins go through a shared aiohttp session and never block the event loop.
+    Both honour the same proxy settings and trust store. Transient failures are retried per the
+    connection's retry settings, StartAIWorkflow only when ICE certainly did not run it; every
+    failure surfaces as :class:`~airflow_provider_ice.exceptions.IceApiError`.
     """
 
     conn_name_attr = "ice_conn_id"
@@ -202,7 +146,10 @@ class IceHook(BaseHook):
             from alibabacloud_ice20201109.client import Client as IceClient
             from alibabacloud_tea_openapi.utils_models import Config
 
+            from airflow_provider_ice.hooks.network import route_sdk_session, sdk_proxy_settings
+
             config = self.get_connection_config()
+            route_sdk_session(config.protocol, config.endpoint, config.verify)
             self._client = IceClient(
                 Config(
                     credential=self._get_credential(config),
@@ -213,6 +160,7 @@ class IceHook(BaseHook):
                     read_timeout=int(config.read_timeout * 1000),
                     ca=config.verify if isinstance(config.verify, str) else None,
                     user_agent="airflow-provider-ice",
+                    **sdk_proxy_settings(config),
                 )
             )
         return self._client
@@ -244,12 +192,15 @@ class IceHook(BaseHook):
         config = self.get_connection_config()
 
         def attempt() -> T:
+            from airflow_provider_ice.hooks.errors import error_from_sdk
+            from airflow_provider_ice.hooks.network import proxy_for
+
             try:
                 return fn(client, runtime)
             except IceApiError:
                 raise
             except Exception as exc:
-                raise _sdk_error(exc) from None
+                raise error_from_sdk(exc, action, config.address, proxy_for(config)) from None
 
         if not retries:
             return attempt()
@@ -268,13 +219,13 @@ class IceHook(BaseHook):
         """GetAIWorkflowTask: the task's status, outputs and node results."""
         from alibabacloud_ice20201109.models import GetAIWorkflowTaskRequest
 
-        request = GetAIWorkflowTaskRequest(task_id=_require_text("workflow_task_id", workflow_task_id))
+        request = GetAIWorkflowTaskRequest(task_id=require_id("workflow_task_id", workflow_task_id))
         response = self._call("GetAIWorkflowTask", lambda c, rt: c.get_aiworkflow_task_with_options(request, rt))
         return _task_from_body(response.body)
 
     async def aget_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """Async :meth:`get_workflow_task`."""
-        task_id = _require_text("workflow_task_id", workflow_task_id)
+        task_id = require_id("workflow_task_id", workflow_task_id)
         body = await self._acall("GetAIWorkflowTask", {"TaskId": task_id})
         from alibabacloud_ice20201109.models import GetAIWorkflowTaskResponseBody
 
@@ -282,7 +233,7 @@ class IceHook(BaseHook):
 
     @staticmethod
     def _start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
-        query = {"WorkflowId": _require_text("workflow_id", workflow_id)}
+        query = {"WorkflowId": require_id("workflow_id", workflow_id)}
         for key, value in (
             ("Inputs", encode_json_param("inputs", inputs)),
             ("UserData", encode_json_param("user_data", user_data)),
@@ -316,7 +267,10 @@ class IceHook(BaseHook):
             user_data=query.get("UserData"),
             dispatch_tag=query.get("DispatchTag"),
         )
-        response = self._call("StartAIWorkflow", lambda c, rt: c.start_aiworkflow_with_options(request, rt))
+        try:
+            response = self._call("StartAIWorkflow", lambda c, rt: c.start_aiworkflow_with_options(request, rt))
+        except IceApiError as exc:
+            raise _unsure_start(exc, query) from None
         return self._task_id_from(response.body)
 
     async def astart_ai_workflow(
@@ -327,7 +281,11 @@ class IceHook(BaseHook):
         dispatch_tag: str | None = None,
     ) -> str:
         """Async :meth:`start_ai_workflow`."""
-        body = await self._acall("StartAIWorkflow", self._start_query(workflow_id, inputs, user_data, dispatch_tag))
+        query = self._start_query(workflow_id, inputs, user_data, dispatch_tag)
+        try:
+            body = await self._acall("StartAIWorkflow", query)
+        except IceApiError as exc:
+            raise _unsure_start(exc, query) from None
         from alibabacloud_ice20201109.models import StartAIWorkflowResponseBody
 
         return self._task_id_from(StartAIWorkflowResponseBody().from_map(body))
@@ -336,12 +294,12 @@ class IceHook(BaseHook):
         """StopAIWorkflowTask. ICE documents stopping for real-time (live/RTC) tasks only."""
         from alibabacloud_ice20201109.models import StopAIWorkflowTaskRequest
 
-        request = StopAIWorkflowTaskRequest(task_id=_require_text("workflow_task_id", workflow_task_id))
+        request = StopAIWorkflowTaskRequest(task_id=require_id("workflow_task_id", workflow_task_id))
         self._call("StopAIWorkflowTask", lambda c, rt: c.stop_aiworkflow_task_with_options(request, rt))
 
     async def astop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """Async :meth:`stop_ai_workflow_task`."""
-        await self._acall("StopAIWorkflowTask", {"TaskId": _require_text("workflow_task_id", workflow_task_id)})
+        await self._acall("StopAIWorkflowTask", {"TaskId": require_id("workflow_task_id", workflow_task_id)})
 
     def test_connection(self) -> tuple[bool, str]:
         """One real call (GetAIWorkflowTask on a task id that does not exist).
@@ -391,6 +349,23 @@ class IceHook(BaseHook):
             widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
             widgets[name] = field_class(lazy_gettext(spec["label"]), widget=widget, description=spec.get("description"))
         return widgets
+
+
+def _unsure_start(error: IceApiError, query: dict[str, str]) -> IceApiError:
+    """A StartAIWorkflow failure that may have created a task says so, and is not repeated by anyone."""
+    if not error.may_have_run:
+        return error
+    user_data = query.get("UserData")
+    find = f"with UserData {user_data}" if user_data else "(no UserData was set: set user_data to tell tasks apart)"
+    return IceApiError(
+        error.code,
+        f"{error.message}. StartAIWorkflow may have created a task from workflow {query['WorkflowId']} "
+        f"{find}; it was not sent again, to avoid a second billed task. Check the ICE console before retrying.",
+        status_code=error.status_code,
+        request_id=error.request_id,
+        retryable=False,
+        may_have_run=True,
+    )
 
 
 async def _amask_secrets(secrets: tuple[str, ...]) -> None:

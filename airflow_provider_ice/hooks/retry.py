@@ -1,103 +1,78 @@
-"""One retry policy for the sync and async paths: what is transient, and how long to wait."""
+"""Retries for both paths, on tenacity: which failures (:func:`.errors.may_retry`) and how long to wait.
+
+Exponential backoff with full jitter (a thousand triggers throttled together do not retry together),
+``x-acs-retry-after`` honoured when the service sends it, bounded by attempts and by total time: no
+attempt starts past ``max_elapsed`` seconds after the first.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
-import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from airflow_provider_ice.exceptions import CONNECTION_ERROR, INVALID_RESPONSE, TIMEOUT, IceApiError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_before_delay,
+    wait_random_exponential,
+)
+
 from airflow_provider_ice.hooks.connection_config import RetrySettings
+from airflow_provider_ice.hooks.errors import may_retry
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-_TRANSIENT_CODES = frozenset({"ServiceUnavailable", "InternalError", CONNECTION_ERROR, TIMEOUT, INVALID_RESPONSE})
+
+class BackoffWait:
+    """Seconds before the next attempt: the service's ``retry_after`` if given, else full jitter."""
+
+    def __init__(self, settings: RetrySettings) -> None:
+        self.max_delay = settings.max_delay
+        self._jitter = wait_random_exponential(multiplier=settings.base_delay, max=settings.max_delay)
+
+    def __call__(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome is not None else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return float(min(retry_after, self.max_delay))
+        return float(self._jitter(state))
 
 
-def is_retryable(code: str, status_code: int | None) -> bool:
-    """Throttling* (ICE answers it with HTTP 400), 5xx and transport failures are transient."""
-    if code.startswith("Throttling") or code in _TRANSIENT_CODES:
-        return True
-    return status_code is not None and status_code >= 500
+def _policy(action: str, settings: RetrySettings) -> dict[str, Any]:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        log.warning(
+            "%s failed (%s), attempt %d of %d; retrying in %.2fs",
+            action,
+            error,
+            state.attempt_number,
+            settings.max_attempts,
+            state.upcoming_sleep,
+        )
+
+    return {
+        "retry": retry_if_exception(lambda exc: may_retry(action, exc)),
+        "stop": stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_elapsed),
+        "wait": BackoffWait(settings),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }
 
 
-def api_error(
-    code: str | None,
-    message: str | None,
-    *,
-    status_code: int | None = None,
-    request_id: str | None = None,
-    retry_after: float | None = None,
-) -> IceApiError:
-    """Build our exception from an error response, classifying it."""
-    code = code or (f"HTTP{status_code}" if status_code else "UnknownError")
-    return IceApiError(
-        code,
-        message or "no message",
-        status_code=status_code,
-        request_id=request_id,
-        retryable=is_retryable(code, status_code),
-        retry_after=retry_after,
-    )
+def call_with_retries(action: str, settings: RetrySettings, fn: Callable[[], T]) -> T:
+    """Call ``fn`` (one attempt of ``action``) until it succeeds or the policy gives up; sleeps block."""
+    return Retrying(**_policy(action, settings))(fn)
 
 
-class RetryBudget:
-    """Tracks one call's attempts; says how long to wait before the next or re-raises."""
+async def acall_with_retries(action: str, settings: RetrySettings, fn: Callable[[], Awaitable[T]]) -> T:
+    """Like :func:`call_with_retries`, waiting with ``asyncio.sleep``."""
 
-    def __init__(self, settings: RetrySettings, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.settings = settings
-        self.attempts = 0
-        self._clock = clock
-        self._started = clock()
+    async def attempt() -> T:  # tenacity awaits only coroutine functions, not lambdas returning awaitables
+        return await fn()
 
-    def next_delay(self, error: IceApiError) -> float:
-        """Called after a failed attempt: the seconds to wait, or raises ``error`` when out of budget."""
-        self.attempts += 1
-        s = self.settings
-        if not error.retryable or self.attempts >= s.max_attempts:
-            raise error
-        if error.retry_after is not None:
-            delay = min(error.retry_after, s.max_delay)
-        else:
-            # Full jitter keeps a thousand triggers throttled together from retrying together.
-            delay = random.uniform(0, min(s.max_delay, s.base_delay * 2 ** (self.attempts - 1)))
-        if self._clock() - self._started + delay > s.max_elapsed:
-            raise error
-        return delay
-
-
-def _log_retry(what: str, error: IceApiError, budget: RetryBudget, delay: float) -> None:
-    log.warning(
-        "%s failed (%s), attempt %d of %d; retrying in %.2fs",
-        what,
-        error,
-        budget.attempts,
-        budget.settings.max_attempts,
-        delay,
-    )
-
-
-def call_with_retries(what: str, settings: RetrySettings, fn: Callable[[], T]) -> T:
-    budget = RetryBudget(settings)
-    while True:
-        try:
-            return fn()
-        except IceApiError as error:
-            delay = budget.next_delay(error)
-            _log_retry(what, error, budget, delay)
-            time.sleep(delay)
-
-
-async def acall_with_retries(what: str, settings: RetrySettings, fn: Callable[[], Awaitable[T]]) -> T:
-    budget = RetryBudget(settings)
-    while True:
-        try:
-            return await fn()
-        except IceApiError as error:
-            delay = budget.next_delay(error)
-            _log_retry(what, error, budget, delay)
-            await asyncio.sleep(delay)
+    return await AsyncRetrying(**_policy(action, settings))(attempt)

@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, ResumableJobMixin, conf
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, ResumableJobMixin, conf
 
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook
-from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL
-from airflow_provider_ice.waiting import IceWaitMixin, deferral_timeout, make_trigger, require_positive
+from airflow_provider_ice.params import require_positive
+from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT
+from airflow_provider_ice.waiting import IceWaitMixin, deferral_timeout, make_trigger
 from airflow_provider_ice.xcom import XCOM_WORKFLOW_TASK_ID
 
 
@@ -27,6 +28,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     :param poll_interval: seconds between polls while waiting, at first.
     :param max_poll_interval: the interval grows with the time waited up to this (as for the sensor).
     :param timeout: seconds to wait before failing with ``AirflowSensorTimeout`` (None: no limit).
+    :param unreachable_timeout: while waiting, end with an error once every poll has failed (ICE
+        unreachable, after the hook's retries) for this many seconds; None: never.
     :param accept_partial_success: succeed on ``partial-succeeded`` too.
     :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated).
     :param region_id: overrides the connection's ``region_id`` (templated).
@@ -58,11 +61,13 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         accept_partial_success: bool = False,
         ice_conn_id: str = IceHook.default_conn_name,
         region_id: str | None = None,
+        unreachable_timeout: float | None = DEFAULT_UNREACHABLE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         require_positive("poll_interval", poll_interval)
         require_positive("max_poll_interval", max_poll_interval, allow_none=True)
         require_positive("timeout", timeout, allow_none=True)
+        require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
         super().__init__(**kwargs)
         self.workflow_id = workflow_id
         self.inputs = inputs
@@ -76,6 +81,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         self.accept_partial_success = accept_partial_success
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
+        self.unreachable_timeout = unreachable_timeout
         self.workflow_task_id: str | None = None
         self._result: Any = None
 
@@ -86,9 +92,15 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     # ---- ResumableJobMixin ------------------------------------------------------------------
 
     def submit_job(self, context: Any) -> str:
-        task_id = self.hook.start_ai_workflow(
-            self.workflow_id, inputs=self.inputs, user_data=self.user_data, dispatch_tag=self.dispatch_tag or None
-        )
+        try:
+            task_id = self.hook.start_ai_workflow(
+                self.workflow_id, inputs=self.inputs, user_data=self.user_data, dispatch_tag=self.dispatch_tag or None
+            )
+        except IceApiError as exc:
+            if exc.may_have_run:
+                # No TaskId to reattach to: an Airflow retry would start a second billed task.
+                raise AirflowFailException(f"{exc} Airflow will not retry this task.") from exc
+            raise
         self.log.info("Started ICE workflow task %s from workflow %s.", task_id, self.workflow_id)
         self._track(context, task_id)
         return task_id

@@ -9,14 +9,13 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensorOperator, PokeReturnValue, conf
 
 from airflow_provider_ice.hooks.ice import IceHook
-from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, next_poll_interval
+from airflow_provider_ice.params import require_id, require_positive
+from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT, next_poll_interval
 from airflow_provider_ice.waiting import (
     TRIGGER_CLASSPATH,
     IceWaitMixin,
     deferral_timeout,
     make_trigger,
-    require_positive,
-    require_task_id,
     reraise_errors_past_soft_fail,
 )
 
@@ -35,6 +34,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         keeping detection within max(poke_interval, 10% of the time waited); set it equal to
         ``poke_interval`` (or None) for a fixed rate. Same in every mode.
     :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
+    :param unreachable_timeout: while waiting in the triggerer, end with an error once every poll
+        has failed (ICE unreachable, after the hook's retries) for this many seconds; None: never.
     :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow
         versions with ``StartTriggerArgs``): the trigger writes the XCom contract and ends the task.
 
@@ -59,11 +60,13 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         timeout: float = timedelta(days=7).total_seconds(),
         max_poll_interval: float | None = DEFAULT_MAX_POLL_INTERVAL,
         start_from_trigger: bool = False,
+        unreachable_timeout: float | None = DEFAULT_UNREACHABLE_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         require_positive("poke_interval", poke_interval)
         require_positive("max_poll_interval", max_poll_interval, allow_none=True)
         require_positive("timeout", timeout)
+        require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.workflow_task_id = workflow_task_id
         self.ice_conn_id = ice_conn_id
@@ -71,6 +74,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         self.accept_partial_success = accept_partial_success
         self.deferrable = deferrable
         self.max_poll_interval = max_poll_interval
+        self.unreachable_timeout = unreachable_timeout
         if start_from_trigger:
             from airflow.triggers.base import StartTriggerArgs
 
@@ -88,7 +92,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             )
 
     def execute(self, context: Any) -> Any:
-        self.workflow_task_id = require_task_id("workflow_task_id", self.workflow_task_id)
+        self.workflow_task_id = require_id("workflow_task_id", self.workflow_task_id)
         if not self.deferrable:
             return super().execute(context)
         # One synchronous check first: an already finished task needs no triggerer round trip.

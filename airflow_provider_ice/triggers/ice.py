@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
-from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, next_poll_interval
+from airflow_provider_ice.params import require_positive
+from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT, next_poll_interval
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
@@ -63,12 +64,16 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         ``TaskFailedEvent`` / ``TaskSkippedEvent`` carrying the XCom contract) instead of resuming
         it on a worker: the sensor's ``start_from_trigger`` mode, which then needs no worker at all.
     :param soft_fail: with ``end_from_trigger``, skip instead of failing on timeout or a failed task.
+    :param unreachable_timeout: end with an ``error`` event once every poll has failed for this many
+        seconds (the message gives the first failure, the number of failed polls and the last error);
+        None: poll on until the deadline.
 
     The event is ``{"status": "success" | "failure" | "error" | "timeout", "workflow_task_id",
     "task_status", "message", "error_code", "retryable"}``: never Outputs or NodeResults, which the
     resuming task fetches whatever their size. Transient API failures are retried by the hook;
-    when its retries run out the trigger keeps polling at its interval (until the deadline); a
-    permanent error ends the wait with an ``error`` event. No credential is ever serialized.
+    when its retries run out the trigger keeps polling at its interval, until ``unreachable_timeout``
+    or the deadline; a permanent error ends the wait with an ``error`` event. No credential is
+    ever serialized.
     """
 
     def __init__(
@@ -85,10 +90,11 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         stop_on_kill: bool = False,
         end_from_trigger: bool = False,
         soft_fail: bool = False,
+        unreachable_timeout: float | None = DEFAULT_UNREACHABLE_TIMEOUT,
     ) -> None:
         super().__init__()
-        if poll_interval <= 0:
-            raise IceConfigurationError(f"poll_interval must be a positive number of seconds, got {poll_interval!r}.")
+        require_positive("poll_interval", poll_interval)
+        require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
         self.workflow_task_id = workflow_task_id
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
@@ -98,6 +104,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         self.stop_on_kill = stop_on_kill
         self.end_from_trigger = end_from_trigger
         self.soft_fail = soft_fail
+        self.unreachable_timeout = None if unreachable_timeout is None else float(unreachable_timeout)
         self.started_at = started_at if started_at is not None else time.time()
         if deadline is None and timeout is not None:
             deadline = self.started_at + float(timeout)
@@ -118,6 +125,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                 "stop_on_kill": self.stop_on_kill,
                 "end_from_trigger": self.end_from_trigger,
                 "soft_fail": self.soft_fail,
+                "unreachable_timeout": self.unreachable_timeout,
             },
         )
 
@@ -169,6 +177,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
 
         task_id = self.workflow_task_id
+        outage = _Outage()
         # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
         # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
         # deferring task has just checked the status itself, so nothing is lost.
@@ -181,8 +190,13 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             except IceApiError as exc:
                 if not exc.retryable:
                     return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code=exc.code)), None
+                outage.failed(exc)
                 self.log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, exc)
+                if self.unreachable_timeout is not None and outage.seconds() >= self.unreachable_timeout:
+                    message = f"ICE workflow task {task_id}: gave up, {outage.describe()}."
+                    return dict(error_event(task_id, Outcome.ERROR, message, error_code=exc.code, retryable=True)), None
             else:
+                outage = _Outage()
                 self.log.info(
                     "ICE workflow task %s: %s (%.0fs elapsed)", task_id, task.status, time.time() - self.started_at
                 )
@@ -190,6 +204,32 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                     return dict(terminal_event(task, self.accept_partial_success)), task
             now = time.time()
             if self.deadline is not None and now >= self.deadline:
-                message = f"ICE workflow task {task_id} was still running after {now - self.started_at:.0f}s."
+                waited = f"after {now - self.started_at:.0f}s"
+                state = outage.describe() if outage.count else "it was still running"
+                message = f"Timed out waiting for ICE workflow task {task_id} {waited}; {state}."
                 return dict(error_event(task_id, Outcome.TIMEOUT, message)), None
             await asyncio.sleep(self._next_sleep(now))
+
+
+class _Outage:
+    """Polls that failed in a row (after the hook's retries): since when, how many, the last error."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.since: float | None = None
+        self.last: IceApiError | None = None
+
+    def failed(self, error: IceApiError) -> None:
+        self.count += 1
+        self.since = self.since or time.time()
+        self.last = error
+
+    def seconds(self) -> float:
+        return 0.0 if self.since is None else time.time() - self.since
+
+    def describe(self) -> str:
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since or 0))
+        return (
+            f"ICE unreachable since {since} ({self.seconds():.0f}s): {self.count} polls failed in a row; "
+            f"last error: {self.last}"
+        )

@@ -1,0 +1,209 @@
+"""The one place that turns every failed call into :class:`IceApiError` and decides whether to repeat it.
+
+Three sources: ICE's error answers, the SDK's exceptions (sync path), transport errors (both paths).
+Each error says whether it is transient (``retryable``) and whether ICE may have acted on the request
+(``may_have_run``). :func:`may_retry` applies the per-action rule: reads and stops are repeated when
+transient; StartAIWorkflow only when ICE certainly did not run it, since every task is billed and
+the API has no idempotency token.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+from airflow_provider_ice.exceptions import (
+    CERTIFICATE_ERROR,
+    CONNECTION_ERROR,
+    INVALID_RESPONSE,
+    PROXY_ERROR,
+    REDIRECT,
+    TIMEOUT,
+    IceApiError,
+)
+
+#: Actions that create something: repeated only when the request certainly did not run.
+NOT_IDEMPOTENT = frozenset({"StartAIWorkflow"})
+
+_TRANSIENT_CODES = frozenset({"ServiceUnavailable", "InternalError", CONNECTION_ERROR, TIMEOUT, INVALID_RESPONSE})
+#: Error answers that prove ICE refused the request before acting on it, even with a 5xx status.
+_REFUSED_PREFIXES = ("Throttling", "ServiceUnavailable")
+
+
+def is_retryable(code: str, status_code: int | None) -> bool:
+    """Throttling* (ICE answers it with HTTP 400), 5xx and transport failures are transient."""
+    if code.startswith("Throttling") or code in _TRANSIENT_CODES:
+        return True
+    return status_code is not None and status_code >= 500
+
+
+def may_retry(action: str, error: BaseException) -> bool:
+    """Whether ``action`` may be sent again after ``error``."""
+    if not isinstance(error, IceApiError) or not error.retryable:
+        return False
+    return not (action in NOT_IDEMPOTENT and error.may_have_run)
+
+
+def api_error(
+    code: str | None,
+    message: str | None,
+    *,
+    status_code: int | None = None,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+) -> IceApiError:
+    """An error answer from ICE (or a gateway in front of it), classified."""
+    code = code or (f"HTTP{status_code}" if status_code else "UnknownError")
+    refused = code.startswith(_REFUSED_PREFIXES) or (status_code is not None and status_code < 500)
+    return IceApiError(
+        code,
+        message or "no message",
+        status_code=status_code,
+        request_id=request_id,
+        retryable=is_retryable(code, status_code),
+        retry_after=retry_after,
+        may_have_run=not refused,
+    )
+
+
+def error_from_response(action: str, status: int, headers: Any, body: bytes) -> IceApiError:
+    """An HTTP answer that is not a success, read as the SDK would (async path)."""
+    if 300 <= status < 400:
+        location = headers.get("Location") or headers.get("location") or "no Location"
+        return IceApiError(
+            REDIRECT,
+            f"{action}: HTTP {status} redirect to {location}; ICE endpoints do not redirect: check the "
+            "connection's endpoint and protocol extras",
+            status_code=status,
+        )
+    try:
+        err = json.loads(body)
+        if not isinstance(err, dict):
+            raise ValueError
+    except ValueError:
+        # A gateway's or proxy's page, not an Alibaba Cloud error body.
+        hint = "; the proxy wants credentials: put them in the proxy URL" if status == 407 else ""
+        return IceApiError(
+            INVALID_RESPONSE,
+            f"{action}: HTTP {status} with a non-JSON body: {body[:120]!r}{hint}",
+            status_code=status,
+            retryable=status >= 500 or status in (408, 429),
+            may_have_run=status >= 500,
+        )
+    from alibabacloud_tea_openapi.utils import Utils
+
+    retry_after_ms = Utils.get_throttling_time_left({"x-acs-retry-after": headers.get("x-acs-retry-after")})
+    return api_error(
+        err.get("Code") or err.get("code"),
+        err.get("Message") or err.get("message"),
+        status_code=status,
+        request_id=err.get("RequestId") or err.get("requestId"),
+        retry_after=retry_after_ms / 1000 if retry_after_ms else None,
+    )
+
+
+def invalid_body(action: str, status: int, body: bytes) -> IceApiError:
+    """A success status whose body is not a JSON object: ICE may have acted on it."""
+    return IceApiError(
+        INVALID_RESPONSE,
+        f"{action}: HTTP {status} with a non-JSON body: {body[:120]!r}",
+        status_code=status,
+        retryable=True,
+        may_have_run=True,
+    )
+
+
+def error_from_sdk(exc: BaseException, action: str, address: str, proxy: str | None) -> IceApiError:
+    """An exception from the ICE SDK's client (sync path)."""
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+
+    if isinstance(exc, AlibabaCloudException):
+        data = exc.data if isinstance(exc.data, dict) else {}
+        retry_after_ms = getattr(exc, "retry_after", None)
+        return api_error(
+            exc.code if exc.code not in (None, "None") else None,
+            data.get("Message") or data.get("message") or exc.message,
+            status_code=exc.status_code,
+            request_id=exc.request_id if exc.request_id not in (None, "None") else None,
+            retry_after=retry_after_ms / 1000 if retry_after_ms else None,
+        )
+    # darabonba raises RuntimeError("Failed to parse the value as json format ...") on a gateway's
+    # HTML page, a plain JSONDecodeError (ValueError) elsewhere: the request was answered.
+    if any(isinstance(e, ValueError) or "as json" in str(e) for e in _chain(exc) if not isinstance(e, OSError)):
+        return IceApiError(
+            INVALID_RESPONSE, f"{action}: response is not JSON: {str(exc)[:200]}", retryable=True, may_have_run=True
+        )
+    return error_from_transport(exc, action, address, proxy)
+
+
+def error_from_transport(exc: BaseException, action: str, address: str, proxy: str | None) -> IceApiError:
+    """A failure without an answer, on either path (requests/urllib3 or aiohttp), by what the chain holds.
+
+    Connect-phase failures (DNS, refused, connect timeout, TLS handshake, proxy refusal) prove the
+    request never reached ICE; anything later (read timeout, reset, truncated answer) may have run.
+    """
+    chain = list(_chain(exc))
+    # By name, so neither aiohttp nor requests is imported here; ``names`` includes base classes,
+    # ``exact`` does not (urllib3's NewConnectionError, a refusal, subclasses ConnectTimeoutError).
+    names = {cls.__name__ for e in chain for cls in type(e).__mro__}
+    exact = {type(e).__name__ for e in chain}
+    via = f" through proxy {redact(proxy)}" if proxy else ""
+    last = str(chain[-1]) or type(chain[-1]).__name__
+
+    def fail(code: str, what: str, *, retryable: bool = True, may_have_run: bool = False) -> IceApiError:
+        return IceApiError(code, f"{action}: {what}", retryable=retryable, may_have_run=may_have_run)
+
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "ClientConnectorCertificateError" in names:
+        return fail(
+            CERTIFICATE_ERROR,
+            f"the TLS certificate of {address} did not verify ({last}); set the connection's 'verify' extra to "
+            "the CA bundle that signed it (or false, for testing only)",
+            retryable=False,
+        )
+    if "ProxyError" in names or "ClientProxyConnectionError" in names or "ClientHttpProxyError" in names:
+        status = next((getattr(e, "status", None) for e in chain if type(e).__name__ == "ClientHttpProxyError"), None)
+        auth = status == 407 or " 407 " in f" {last} "
+        return fail(
+            PROXY_ERROR,
+            f"proxy {redact(proxy)} did not open a tunnel to {address} ({last})"
+            + ("; the proxy wants credentials: put them in the proxy URL" if auth else ""),
+            retryable=not auth,
+        )
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "ClientSSLError" in names:
+        plain = "WRONG_VERSION_NUMBER" in last
+        return fail(
+            CONNECTION_ERROR,
+            f"TLS handshake with {address}{via} failed ({last})"
+            + ("; is the server plain http? then set the 'protocol' extra to http" if plain else ""),
+            retryable=not plain,
+        )
+    if "gaierror" in names or "ClientConnectorDNSError" in names or "NameResolutionError" in names:
+        return fail(CONNECTION_ERROR, f"unreachable: {address}{via}: name not resolved ({last})")
+    if exact & {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"}:
+        return fail(TIMEOUT, f"unreachable: {address}{via}: connect timed out")
+    if names & {"ConnectionRefusedError", "NewConnectionError", "ClientConnectorError"}:
+        return fail(CONNECTION_ERROR, f"unreachable: {address}{via}: connection refused or failed ({last})")
+    if names & {"TimeoutError", "ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"}:
+        return fail(TIMEOUT, f"no answer from {address}{via} in time (read timeout)", may_have_run=True)
+    return fail(CONNECTION_ERROR, f"connection to {address}{via} lost ({last})", may_have_run=True)
+
+
+def redact(url: str | None) -> str:
+    """A proxy URL with its password replaced by ``***``."""
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    password = urlsplit(url).password
+    return url.replace(f":{password}@", ":***@") if password else url
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: the SDK's ``inner_exception``, then causes and contexts."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = getattr(exc, "inner_exception", None) or exc.__cause__ or exc.__context__

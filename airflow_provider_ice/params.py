@@ -1,0 +1,57 @@
+"""Checks of call arguments, made before any API call: each failure names the parameter and the fix."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+
+from airflow_provider_ice.exceptions import IceConfigurationError
+
+# Whitespace or control characters inside an id: a template that rendered two values, a stray newline.
+_BAD_ID_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def require_id(name: str, value: Any) -> str:
+    """An ICE id (TaskId, WorkflowId): a non-empty string without whitespace or control characters
+    inside it (surrounding whitespace is trimmed)."""
+    what = "the ICE TaskId (e.g. the StartAIWorkflow result)" if "task" in name else "the workflow template id"
+    if not isinstance(value, str) or not value.strip():
+        raise IceConfigurationError(f"{name} is {value!r} (after rendering): give {what}.")
+    text = value.strip()
+    if _BAD_ID_CHARS.search(text):
+        raise IceConfigurationError(
+            f"{name} is {value!r}, which has whitespace or control characters inside it: give {what} alone."
+        )
+    return text
+
+
+def encode_json_param(name: str, value: Any) -> str | None:
+    """``inputs``/``user_data``: a dict or list is JSON-encoded, a valid JSON string passes as is,
+    None is omitted."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError as exc:
+            raise IceConfigurationError(
+                f"{name} is a string that is not valid JSON ({exc}): pass a dict or list, or a JSON string."
+            ) from None
+        return value
+    if isinstance(value, (dict, list)):
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise IceConfigurationError(f"{name} must be JSON-serialisable: {exc}.") from None
+    raise IceConfigurationError(f"{name} must be a dict, a list or a JSON string, got {type(value).__name__}.")
+
+
+def require_positive(name: str, value: float | timedelta | None, *, allow_none: bool = False) -> None:
+    """A positive number of seconds (or a timedelta); None only where ``allow_none``."""
+    if value is None and allow_none:
+        return
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
+        raise IceConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
