@@ -26,7 +26,9 @@ def emulator(request, ice_emulator, ice_emulator_tls, monkeypatch):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_start_poll_and_stop(emulator, mode):
-    task_id = call(mode, "start_ai_workflow", "wf", inputs={"lang": "en"}, user_data='{"ref": "r-1"}', dispatch_tag="t1")
+    task_id = call(
+        mode, "start_ai_workflow", "wf", inputs={"lang": "en"}, user_data='{"ref": "r-1"}', dispatch_tag="t1"
+    )
     first = call(mode, "get_workflow_task", task_id)
     assert (first.task_id, first.status, first.is_terminal, first.outputs) == (task_id, "running", False, None)
     assert first.inputs == {"lang": "en"}

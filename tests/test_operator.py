@@ -102,6 +102,19 @@ def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch)
     assert result.xcoms_of("start")["return_value"] == OUTPUTS
 
 
+@pytest.mark.parametrize("dag_id", ["ice_start_sync", "ice_start_deferrable"])
+def test_a_start_that_may_have_run_fails_without_an_airflow_retry(emulator, monkeypatch, dag_id):
+    """A read timeout on StartAIWorkflow: no TaskId to reattach to, so neither the hook nor
+    Airflow's retry (retries=1 in the DAG) may send it again."""
+    use_connection(monkeypatch, emulator, read_timeout=0.3)
+    workflow(emulator)
+    emulator.backend.inject("delay", 1, action="StartAIWorkflow", delay=0.6)
+    result = run_dag("ice_operator_dags.py", dag_id)
+    assert result.task_states["start"] == "failed"
+    assert result.try_numbers["start"] == 1
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+
+
 def test_bad_inputs_fail_before_start(emulator):
     operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="wf", inputs={"bad": {1, 2}})
     with pytest.raises(IceConfigurationError, match="inputs"):

@@ -103,6 +103,31 @@ async def test_timeout_event(emulator):
     assert 0.3 <= time.monotonic() - started < 2
 
 
+async def test_unreachable_ice_ends_the_wait_with_an_error_that_says_so(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, endpoint="127.0.0.1:9", max_attempts=1)
+    trigger = IceWorkflowTaskTrigger(
+        "t", poll_interval=0.05, max_poll_interval=0.05, timeout=60, unreachable_timeout=0.3
+    )
+    started = time.monotonic()
+    event = await first_event(rebuild(trigger))
+    assert (event["status"], event["error_code"], event["retryable"]) == ("error", "ConnectionError", True)
+    message = event["message"]
+    assert "ICE unreachable since 20" in message
+    polls = int(message.split(" polls failed in a row")[0].rsplit(" ", 1)[1])
+    assert polls >= 3
+    assert "last error: ConnectionError: GetAIWorkflowTask: unreachable: 127.0.0.1:9" in message
+    assert 0.3 <= time.monotonic() - started < 5
+
+
+async def test_a_timeout_while_ice_is_unreachable_says_so(emulator, monkeypatch):
+    use_connection(monkeypatch, emulator, endpoint="127.0.0.1:9", max_attempts=1)
+    trigger = IceWorkflowTaskTrigger("t", poll_interval=0.05, timeout=0.3, unreachable_timeout=None)
+    event = await first_event(trigger)
+    assert event["status"] == "timeout"
+    assert "ICE unreachable since" in event["message"]
+    assert "still running" not in event["message"]
+
+
 async def test_rebuilt_from_serialize_mid_wait_carries_on(emulator):
     emulator.backend.add_workflow("five", running_polls=5, outputs={"o": 1})
     task_id = emulator.backend.add_task("five")

@@ -119,6 +119,9 @@ def error_from_sdk(exc: BaseException, action: str, address: str, proxy: str | N
     """An exception from the ICE SDK's client (sync path)."""
     from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
+    ours = next((e for e in _chain(exc) if isinstance(e, IceApiError)), None)
+    if ours is not None:  # raised inside the SDK's call by network.SdkSessionAdapter
+        return ours
     if isinstance(exc, AlibabaCloudException):
         data = exc.data if isinstance(exc.data, dict) else {}
         retry_after_ms = getattr(exc, "retry_after", None)
@@ -150,7 +153,7 @@ def error_from_transport(exc: BaseException, action: str, address: str, proxy: s
     names = {cls.__name__ for e in chain for cls in type(e).__mro__}
     exact = {type(e).__name__ for e in chain}
     via = f" through proxy {redact(proxy)}" if proxy else ""
-    last = str(chain[-1]) or type(chain[-1]).__name__
+    last = _scrub(str(chain[-1]) or type(chain[-1]).__name__, proxy)
 
     def fail(code: str, what: str, *, retryable: bool = True, may_have_run: bool = False) -> IceApiError:
         return IceApiError(code, f"{action}: {what}", retryable=retryable, may_have_run=may_have_run)
@@ -192,12 +195,15 @@ def error_from_transport(exc: BaseException, action: str, address: str, proxy: s
 
 def redact(url: str | None) -> str:
     """A proxy URL with its password replaced by ``***``."""
-    if not url:
-        return ""
+    return _scrub(url or "", url)
+
+
+def _scrub(text: str, proxy: str | None) -> str:
+    """``text`` without the proxy's password (libraries quote the proxy URL in their messages)."""
     from urllib.parse import urlsplit
 
-    password = urlsplit(url).password
-    return url.replace(f":{password}@", ":***@") if password else url
+    password = urlsplit(proxy).password if proxy else None
+    return text.replace(password, "***") if password else text
 
 
 def _chain(exc: BaseException | None) -> Iterator[BaseException]:

@@ -77,11 +77,10 @@ _SSL_LOCK = threading.Lock()
 
 
 def route_sdk_session(protocol: str, endpoint: str, verify: bool | str) -> None:
-    """Make the SDK's pooled ``requests`` session for this endpoint honour ``no_proxy="*"``.
+    """Fit the SDK's pooled ``requests`` session for this endpoint with :class:`SdkSessionAdapter`.
 
-    darabonba passes ``proxies={"https": ..., "no_proxy": ...}`` to ``Session.send``, which (unlike
-    ``Session.request``) never reads ``no_proxy``. The session is darabonba's, keyed as its
-    ``do_action`` keys it; the adapter is mounted for this endpoint only and is idempotent.
+    The session is darabonba's (keyed as its ``do_action`` keys it); the adapter is mounted for this
+    endpoint only, wraps the one darabonba mounted, and is idempotent.
     """
     from darabonba.core import DEFAULT_POOL_MAXSIZE, DaraCore
 
@@ -90,12 +89,17 @@ def route_sdk_session(protocol: str, endpoint: str, verify: bool | str) -> None:
         session_key=key, protocol=protocol, verify=verify is not False, pool_size=DEFAULT_POOL_MAXSIZE
     )
     prefix = f"{protocol}://{endpoint}/"
-    if not isinstance(session.get_adapter(prefix), NoProxyAdapter):
-        session.mount(prefix, NoProxyAdapter(session.get_adapter(prefix)))
+    if not isinstance(session.get_adapter(prefix), SdkSessionAdapter):
+        session.mount(prefix, SdkSessionAdapter(session.get_adapter(prefix)))
 
 
-class NoProxyAdapter(BaseAdapter):
-    """Wraps the SDK's adapter; ``no_proxy="*"`` (our "direct" decision) drops every proxy."""
+class SdkSessionAdapter(BaseAdapter):
+    """Wraps the SDK's adapter so that the sync path behaves as the async one.
+
+    darabonba hands ``Session.send`` a ``no_proxy`` that requests never reads there: ``"*"`` (our
+    "direct" decision) drops every proxy here. And ``Session.send`` follows redirects (a POST turned
+    into a GET elsewhere): a 3xx is raised here as the same permanent error the async path gives.
+    """
 
     def __init__(self, inner: Any) -> None:
         super().__init__()
@@ -112,7 +116,13 @@ class NoProxyAdapter(BaseAdapter):
     ) -> Any:
         if (proxies or {}).get("no_proxy") == "*":
             proxies = {}
-        return self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        response = self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        if response.is_redirect:
+            from airflow_provider_ice.hooks.errors import error_from_response
+
+            action = request.headers.get("x-acs-action", "request")
+            raise error_from_response(action, response.status_code, response.headers, response.content)
+        return response
 
     def close(self) -> None:
         self.inner.close()

@@ -20,7 +20,16 @@ from typing import Any
 
 RUNNING = "running"
 FINAL_STATUSES = ("succeeded", "partial-succeeded", "failed", "stopped")
-FAULT_KINDS = ("throttling", "throttling_retry_after", "server_error", "unavailable", "drop", "delay", "non_json")
+FAULT_KINDS = (
+    "throttling",
+    "throttling_retry_after",
+    "server_error",
+    "unavailable",
+    "drop",
+    "delay",
+    "non_json",
+    "redirect",
+)
 
 
 class ApiError(Exception):
@@ -130,7 +139,8 @@ class IceBackend:
 
         Kinds: throttling (400 Throttling.User), throttling_retry_after (same with x-acs-retry-after),
         server_error (500 InternalError), unavailable (503 ServiceUnavailable), drop (connection
-        closed without an answer), delay (answer normally after ``delay`` s), non_json (502 HTML page).
+        closed without an answer), delay (answer normally after ``delay`` s), non_json (502 HTML page),
+        redirect (302 to another host, as a misconfigured gateway might answer).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {kind!r}")

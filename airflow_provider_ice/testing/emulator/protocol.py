@@ -59,6 +59,8 @@ async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse
         assert request.transport is not None
         request.transport.abort()  # RST / EOF without a status line
         raise asyncio.CancelledError
+    if fault.kind == "redirect":
+        return web.Response(status=302, headers={"Location": "https://ice-moved.example.com/"})
     if fault.kind == "non_json":
         return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
     code, status, headers = {

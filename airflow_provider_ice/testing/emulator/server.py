@@ -74,6 +74,8 @@ class IceEmulator(_Endpoint):
 
     :param access_keys: ``{access_key_id: secret}`` or ``{access_key_id: {"secret": ..., "security_token": ...}}``;
         defaults to one pair, :data:`DEFAULT_ACCESS_KEY_ID` / :data:`DEFAULT_ACCESS_KEY_SECRET`.
+    :param tls_hostnames: more names for the TLS certificate (it always names localhost and
+        127.0.0.1), to reach the emulator under another name, e.g. through a proxy.
     """
 
     def __init__(
@@ -84,8 +86,10 @@ class IceEmulator(_Endpoint):
         tls: bool = False,
         access_keys: dict[str, Any] | None = None,
         backend: IceBackend | None = None,
+        tls_hostnames: tuple[str, ...] = (),
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
+        self.tls_hostnames = tls_hostnames
         self.backend = backend or IceBackend()
         self.access_keys: dict[str, Any] = access_keys or {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}
         self.access_key_id = next(iter(self.access_keys))
@@ -101,7 +105,7 @@ class IceEmulator(_Endpoint):
         ssl_context = None
         if self.tls:
             self._tmp = tempfile.TemporaryDirectory(prefix="ice-emulator-")
-            cert, key = make_self_signed(self._tmp.name)
+            cert, key = make_self_signed(self._tmp.name, self.tls_hostnames)
             self.ca_file, ssl_context = cert, server_context(cert, key)
         ready = threading.Event()
         errors: list[BaseException] = []

@@ -1,4 +1,4 @@
-"""A throwaway CA-less self-signed certificate for 127.0.0.1/localhost, made at start."""
+"""A throwaway CA-less self-signed certificate for 127.0.0.1/localhost (and any extra names), made at start."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import datetime
 import ipaddress
 import os
 import ssl
+from collections.abc import Sequence
 
 
-def make_self_signed(directory: str) -> tuple[str, str]:
+def make_self_signed(directory: str, hostnames: Sequence[str] = ()) -> tuple[str, str]:
     """Write ``cert.pem`` and ``key.pem`` into ``directory``; return their paths.
 
-    The certificate is its own CA: clients trust it with ``verify=<cert path>``.
+    The certificate is its own CA: clients trust it with ``verify=<cert path>``. It names localhost,
+    127.0.0.1 and ``hostnames`` (e.g. a name that only a test proxy resolves).
     """
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -30,7 +32,10 @@ def make_self_signed(directory: str) -> tuple[str, str]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=7))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [x509.DNSName(name) for name in ("localhost", *hostnames)]
+                + [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
