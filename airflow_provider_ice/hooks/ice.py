@@ -42,14 +42,22 @@ _AUTH_CODE_PREFIXES = (
 )
 
 
-def _task_from_body(body: Any) -> IceWorkflowTask:
-    """SDK ``GetAIWorkflowTaskResponseBody`` -> our record; the one conversion both paths use."""
+def _task_from_body(body: dict[str, Any]) -> IceWorkflowTask:
+    """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths."""
     from airflow_provider_ice.models import IceWorkflowTask
 
-    task = getattr(body, "workflow_task", None)
-    if task is None:
+    task = body.get("WorkflowTask")
+    if not isinstance(task, dict) or not task:
         raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
-    return IceWorkflowTask.from_api(task.to_map())
+    return IceWorkflowTask.from_api(task)
+
+
+def _task_id_from(body: dict[str, Any]) -> str:
+    """StartAIWorkflow's JSON answer -> the new TaskId."""
+    task_id = body.get("TaskId")
+    if not task_id:
+        raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", retryable=False)
+    return str(task_id)
 
 
 class IceHook(BaseHook):
@@ -221,15 +229,13 @@ class IceHook(BaseHook):
 
         request = GetAIWorkflowTaskRequest(task_id=require_id("workflow_task_id", workflow_task_id))
         response = self._call("GetAIWorkflowTask", lambda c, rt: c.get_aiworkflow_task_with_options(request, rt))
-        return _task_from_body(response.body)
+        return _task_from_body(response.body.to_map())
 
     async def aget_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """Async :meth:`get_workflow_task`."""
         task_id = require_id("workflow_task_id", workflow_task_id)
         body = await self._acall("GetAIWorkflowTask", {"TaskId": task_id})
-        from alibabacloud_ice20201109.models import GetAIWorkflowTaskResponseBody
-
-        return _task_from_body(GetAIWorkflowTaskResponseBody().from_map(body))
+        return _task_from_body(body)
 
     @staticmethod
     def _start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
@@ -242,13 +248,6 @@ class IceHook(BaseHook):
             if value is not None:
                 query[key] = value
         return query
-
-    @staticmethod
-    def _task_id_from(body: Any) -> str:
-        task_id = getattr(body, "task_id", None)
-        if not task_id:
-            raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", retryable=False)
-        return str(task_id)
 
     def start_ai_workflow(
         self,
@@ -271,7 +270,7 @@ class IceHook(BaseHook):
             response = self._call("StartAIWorkflow", lambda c, rt: c.start_aiworkflow_with_options(request, rt))
         except IceApiError as exc:
             raise _unsure_start(exc, query) from None
-        return self._task_id_from(response.body)
+        return _task_id_from(response.body.to_map())
 
     async def astart_ai_workflow(
         self,
@@ -286,9 +285,7 @@ class IceHook(BaseHook):
             body = await self._acall("StartAIWorkflow", query)
         except IceApiError as exc:
             raise _unsure_start(exc, query) from None
-        from alibabacloud_ice20201109.models import StartAIWorkflowResponseBody
-
-        return self._task_id_from(StartAIWorkflowResponseBody().from_map(body))
+        return _task_id_from(body)
 
     def stop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """StopAIWorkflowTask. ICE documents stopping for real-time (live/RTC) tasks only."""
