@@ -71,14 +71,16 @@ def test_reads_are_repeated_after_a_drop_or_a_read_timeout(emulator, monkeypatch
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_an_untrusted_certificate_is_permanent_and_names_host_and_verify(ice_emulator_tls, monkeypatch, caplog, mode):
-    use_connection(monkeypatch, ice_emulator_tls, verify=True)  # the emulator's own CA is not in the store
-    caplog.set_level(logging.WARNING)
-    with pytest.raises(IceApiError) as excinfo:
-        call(mode, "get_workflow_task", "t")
+def test_an_untrusted_certificate_is_permanent_and_names_host_and_verify(monkeypatch, caplog, mode):
+    # A fresh emulator: the SDK's pooled TLS context remembers every CA file once used for an endpoint.
+    with IceEmulator(tls=True) as emulator:
+        use_connection(monkeypatch, emulator, verify=True)  # the emulator's own CA is not in the store
+        caplog.set_level(logging.WARNING)
+        with pytest.raises(IceApiError) as excinfo:
+            call(mode, "get_workflow_task", "t")
     err = excinfo.value
     assert (err.code, err.retryable) == ("CertificateError", False)
-    assert f"TLS certificate of {ice_emulator_tls.endpoint} did not verify" in str(err)
+    assert f"TLS certificate of {emulator.endpoint} did not verify" in str(err)
     assert "'verify' extra" in str(err)
     assert retry_warnings(caplog) == []  # one attempt
 
