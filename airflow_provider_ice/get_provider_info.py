@@ -34,6 +34,17 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "oidc_provider_arn": {"label": "OIDC provider ARN", "schema": _S},
     "oidc_token_file_path": {"label": "OIDC token file path", "schema": _S},
     "max_attempts": {"label": "Max attempts per call", "schema": {"type": ["integer", "null"], "default": 5}},
+    "proxy": {
+        "label": "Proxy URL",
+        # hidden like a password: the URL may carry the proxy's credentials
+        "schema": {"type": ["string", "null"], "format": "password"},
+        "description": "http://[user:password@]host:port; default HTTPS_PROXY / HTTP_PROXY from the environment",
+    },
+    "no_proxy": {
+        "label": "No proxy for",
+        "schema": _S,
+        "description": "comma-separated hosts reached directly; default NO_PROXY from the environment",
+    },
 }
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
