@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.providers.common.compat.sdk import AirflowException
 
-#: Our codes for failures that produced no usable ICE answer (see :mod:`.hooks.errors`).
+#: Our codes for failures that produced no usable ICE answer (see :mod:`.client.errors`).
 CONNECTION_ERROR = "ConnectionError"
 TIMEOUT = "Timeout"
 INVALID_RESPONSE = "InvalidResponse"

@@ -1,25 +1,209 @@
-"""Waiting on an ICE task from an operator: the shared part of the sensor and the start operator.
+"""Waiting on an ICE task, written once for the sensor, the trigger and the start operator.
 
-Sync check, deferral, resumption and the final verdict live here once. Status meanings come from
-:mod:`.outcomes`, the XCom contract from :mod:`.xcom`.
+What an ICE status means (:func:`decide`), the trigger's event, the XCom contract, how often to poll,
+how an outage of ICE is told, and the mixin the sensor and operator share (sync check, deferral,
+resumption, verdict). Cheap to import: DAG files import it through the sensor and operator.
 """
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
-from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.models import IceWorkflowTask, IceWorkflowTaskStatus
 
 if TYPE_CHECKING:
-    from airflow_provider_ice.models import IceWorkflowTask
+    from airflow_provider_ice.hooks.ice import IceHook
+
+# ---- status -> outcome, and the trigger's event ----------------------------------------------
+
+_NODE_FAILED = frozenset({"failed", "fail", "error", "stopped", "timeout", "cancelled", "canceled"})
+
+
+class Outcome(StrEnum):
+    """How a wait ended; the ``status`` of the trigger's event."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+
+
+class WaitEvent(TypedDict):
+    """The trigger's one event. Small on purpose: Outputs and NodeResults are fetched on resume."""
+
+    status: str
+    workflow_task_id: str
+    task_status: str | None
+    message: str
+    error_code: str | None
+    retryable: bool
+
+
+def decide(task_status: str, accept_partial_success: bool) -> Outcome:
+    """``succeeded`` -> success; ``partial-succeeded`` -> success only if accepted; other terminal -> failure."""
+    if task_status == IceWorkflowTaskStatus.SUCCEEDED:
+        return Outcome.SUCCESS
+    if task_status == IceWorkflowTaskStatus.PARTIAL_SUCCEEDED and accept_partial_success:
+        return Outcome.SUCCESS
+    return Outcome.FAILURE
+
+
+def failed_nodes(node_results: Any) -> list[str]:
+    """Names of the nodes NodeResults reports as failed, whichever shape it has.
+
+    Accepts ``{"node": {"Status": "failed", ...}}`` and ``[{"NodeId"/"Name": ..., "Status": ...}]``.
+    """
+    if isinstance(node_results, dict):
+        items: list[tuple[str, Any]] = [(str(k), v) for k, v in node_results.items()]
+    elif isinstance(node_results, list):
+        items = [
+            (str(v.get("NodeId") or v.get("NodeName") or v.get("Name") or v.get("Id") or i), v)
+            for i, v in enumerate(node_results)
+            if isinstance(v, dict)
+        ]
+    else:
+        return []
+    failed = []
+    for name, result in items:
+        if isinstance(result, dict):
+            status = result.get("Status") or result.get("status") or result.get("State") or result.get("state")
+        else:
+            status = result
+        if isinstance(status, str) and status.lower() in _NODE_FAILED:
+            failed.append(name)
+    return failed
+
+
+def describe(task: IceWorkflowTask, outcome: Outcome) -> str:
+    """A one-line summary naming the task, its status and (on failure) its failed nodes."""
+    text = f"ICE workflow task {task.task_id} ended with status {task.status!r}"
+    if outcome is Outcome.SUCCESS:
+        return text + "."
+    if task.status == IceWorkflowTaskStatus.PARTIAL_SUCCEEDED:
+        text += " (set accept_partial_success=True to accept it)"
+    nodes = failed_nodes(task.node_results)
+    return text + (f"; failed nodes: {', '.join(nodes)}." if nodes else "; NodeResults names no failed node.")
+
+
+def terminal_event(task: IceWorkflowTask, accept_partial_success: bool) -> WaitEvent:
+    outcome = decide(task.status, accept_partial_success)
+    return WaitEvent(
+        status=outcome.value,
+        workflow_task_id=task.task_id,
+        task_status=task.status,
+        message=describe(task, outcome),
+        error_code=None,
+        retryable=False,
+    )
+
+
+def error_event(
+    workflow_task_id: str, outcome: Outcome, message: str, *, error_code: str | None = None, retryable: bool = False
+) -> WaitEvent:
+    return WaitEvent(
+        status=outcome.value,
+        workflow_task_id=workflow_task_id,
+        task_status=None,
+        message=message,
+        error_code=error_code,
+        retryable=retryable,
+    )
+
+
+# ---- the XCom contract -----------------------------------------------------------------------
+# return_value: parsed Outputs; node_results: parsed NodeResults; status: the final ICE status;
+# workflow_task_id: (start operator) the TaskId, pushed as soon as the task exists.
+
+XCOM_RETURN_VALUE = "return_value"
+XCOM_NODE_RESULTS = "node_results"
+XCOM_STATUS = "status"
+XCOM_WORKFLOW_TASK_ID = "workflow_task_id"
+
+
+def task_result_xcoms(task: IceWorkflowTask) -> dict[str, Any]:
+    """The contract's keys and values for a terminal task."""
+    return {XCOM_RETURN_VALUE: task.outputs, XCOM_NODE_RESULTS: task.node_results, XCOM_STATUS: task.status}
+
+
+def push_task_results(context: Any, task: IceWorkflowTask, *, include_return_value: bool) -> None:
+    """Push ``node_results`` and ``status`` (and ``return_value`` when the caller will not return it)."""
+    ti = context["ti"]
+    for key, value in task_result_xcoms(task).items():
+        if key != XCOM_RETURN_VALUE or include_return_value:
+            ti.xcom_push(key=key, value=value)
+
+
+# ---- polling ---------------------------------------------------------------------------------
+
+#: Default cap: ICE media tasks run for minutes to hours; ten minutes keeps long waits cheap.
+DEFAULT_MAX_POLL_INTERVAL = 600.0
+#: Default ``unreachable_timeout``: a wait whose polls have all failed for an hour ends with an error.
+DEFAULT_UNREACHABLE_TIMEOUT = 3600.0
+
+
+def next_poll_interval(elapsed: float, poll_interval: float, max_poll_interval: float | None) -> float:
+    """Seconds to sleep after a poll made ``elapsed`` seconds into the wait.
+
+    Starts at ``poll_interval``, grows with the time waited (never beyond elapsed/9, so a task that
+    ends just after a poll is seen within max(poll_interval, 10 % of the time waited)), capped at
+    ``max_poll_interval``; ``max_poll_interval == poll_interval`` (or None) polls at a fixed rate.
+    """
+    cap = poll_interval if max_poll_interval is None else max(max_poll_interval, poll_interval)
+    return min(cap, max(poll_interval, elapsed / 9))
+
+
+class Outage:
+    """Polls that failed in a row (after the hook's retries): since when, how many, the last error."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.since: float | None = None
+        self.last: IceApiError | None = None
+
+    def failed(self, error: IceApiError) -> None:
+        self.count += 1
+        self.since = self.since or time.time()
+        self.last = error
+
+    def seconds(self) -> float:
+        return 0.0 if self.since is None else time.time() - self.since
+
+    def exceeds(self, limit: float | None) -> bool:
+        return limit is not None and self.count > 0 and self.seconds() >= limit
+
+    def describe(self) -> str:
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since or 0))
+        return (
+            f"ICE unreachable since {since} ({self.seconds():.0f}s): {self.count} polls failed in a row; "
+            f"last error: {self.last}"
+        )
+
+
+def log_stop(log: Any, workflow_task_id: str, error: Exception | None) -> None:
+    """Log a StopAIWorkflowTask request; ICE documents stopping for real-time tasks only, so a
+    refusal is expected and logged, never raised."""
+    if error is None:
+        log.info("Requested StopAIWorkflowTask for ICE workflow task %s.", workflow_task_id)
+    else:
+        log.warning(
+            "ICE did not stop workflow task %s (only real-time tasks can be stopped): %s", workflow_task_id, error
+        )
+
+
+# ---- the mixin of the sensor and the start operator ------------------------------------------
 
 #: Named, not imported: importing the trigger module (airflow.triggers.base) costs ~10 ms at DAG parse.
 TRIGGER_CLASSPATH = "airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger"
+#: How long Airflow's own deferral timeout waits past the trigger's deadline: the trigger reports a
+#: timeout itself (cleanly, with a message); Airflow's timeout is only the backstop.
+DEFERRAL_GRACE = timedelta(minutes=5)
 
 
 def make_trigger(**kwargs: Any) -> Any:
@@ -27,11 +211,6 @@ def make_trigger(**kwargs: Any) -> Any:
     from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
 
     return IceWorkflowTaskTrigger(**kwargs)
-
-
-#: How long Airflow's own deferral timeout waits past the trigger's deadline: the trigger reports a
-#: timeout itself (cleanly, with a message); Airflow's timeout is only the backstop.
-DEFERRAL_GRACE = timedelta(minutes=5)
 
 
 def deferral_timeout(timeout: float | None) -> timedelta | None:
@@ -52,6 +231,8 @@ class IceWaitMixin:
 
     @cached_property
     def hook(self) -> IceHook:
+        from airflow_provider_ice.hooks.ice import IceHook
+
         return IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
 
     def wait_trigger_kwargs(
@@ -76,9 +257,6 @@ class IceWaitMixin:
         A failure raises :class:`AirflowFailException`: the remote task will not change, so Airflow
         retries would only repeat the verdict.
         """
-        from airflow_provider_ice.outcomes import Outcome, decide, describe
-        from airflow_provider_ice.xcom import push_task_results
-
         outcome = decide(task.status, self.accept_partial_success)
         message = describe(task, outcome)
         succeeded = outcome is Outcome.SUCCESS
@@ -92,8 +270,6 @@ class IceWaitMixin:
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: validate its event, fetch the final record, decide."""
-        from airflow_provider_ice.outcomes import Outcome
-
         if not isinstance(event, dict) or event.get("status") not in set(Outcome) or not event.get("workflow_task_id"):
             raise AirflowException(f"Unexpected event from IceWorkflowTaskTrigger: {event!r}")
         status = Outcome(event["status"])

@@ -78,8 +78,8 @@ async def raw_aiohttp_poll(hook: Any) -> tuple[Any, Any]:
     session (keep-alive, same TLS trust) and its body read."""
     import aiohttp
 
-    from airflow_provider_ice.hooks.network import ssl_context
-    from airflow_provider_ice.hooks.transport import sign_request
+    from airflow_provider_ice.client.network import ssl_context
+    from airflow_provider_ice.client.transport import sign_request
 
     config = hook.get_connection_config()
     path, headers = sign_request(
@@ -98,7 +98,7 @@ async def raw_aiohttp_poll(hook: Any) -> tuple[Any, Any]:
 async def density(args: argparse.Namespace, emulator: Any, cold: bool = False) -> dict[str, Any]:
     """Run N triggers to their end. ``cold``: no warm-up, process caches emptied, triggers built in
     the measured loop (``c-*`` tasks); the lag is also reported for the start-up window alone."""
-    from airflow_provider_ice.hooks import ice, network, transport
+    from airflow_provider_ice.client import credentials, network, transport
     from airflow_provider_ice.triggers.ice import FIRST_POLL_SPREAD, IceWorkflowTaskTrigger
 
     loop = asyncio.get_running_loop()
@@ -140,7 +140,7 @@ async def density(args: argparse.Namespace, emulator: Any, cold: bool = False) -
     if cold:
         # As a restarted triggerer: nothing built yet (TLS context, credentials, session).
         network._SSL_CONTEXTS.clear()
-        ice._CREDENTIALS.clear()
+        credentials._CREDENTIALS.clear()
     else:
         # Warm up with one trigger (imports, TLS context, first connection), then start from a
         # collected heap so the run measures the triggers, not the warm-up's garbage.

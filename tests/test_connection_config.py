@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_ice.client.config import build_connection_config
 from airflow_provider_ice.exceptions import IceConfigurationError
-from airflow_provider_ice.hooks.connection_config import build_connection_config
 
 AK, SK = "LTAItestkey", "super-secret-value"
 

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from airflow_provider_ice.hooks.transport import sign_request
+from airflow_provider_ice.client.transport import sign_request
 from airflow_provider_ice.testing.emulator import IceBackend, IceEmulatorProcess
 
 

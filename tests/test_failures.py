@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from airflow_provider_ice.client import network
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
-from airflow_provider_ice.hooks import network
 from airflow_provider_ice.testing.emulator import IceEmulator
 from tests.helpers import call, use_connection
 

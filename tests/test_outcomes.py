@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_ice.models import IceWorkflowTask
-from airflow_provider_ice.outcomes import Outcome, decide, describe, failed_nodes
+from airflow_provider_ice.waiting import Outcome, decide, describe, failed_nodes
 
 
 @pytest.mark.parametrize(

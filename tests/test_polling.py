@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
-from airflow_provider_ice.polling import next_poll_interval
 from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
 from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+from airflow_provider_ice.waiting import next_poll_interval
 
 
 def simulate(duration: float, poll: float, cap: float | None) -> tuple[int, float]:

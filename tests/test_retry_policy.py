@@ -7,10 +7,10 @@ import random
 import pytest
 from tenacity import RetryCallState, Retrying
 
+from airflow_provider_ice.client.config import RetrySettings
+from airflow_provider_ice.client.errors import api_error, is_retryable, may_retry
+from airflow_provider_ice.client.retry import BackoffWait, call_with_retries
 from airflow_provider_ice.exceptions import IceApiError
-from airflow_provider_ice.hooks.connection_config import RetrySettings
-from airflow_provider_ice.hooks.errors import api_error, is_retryable, may_retry
-from airflow_provider_ice.hooks.retry import BackoffWait, call_with_retries
 
 
 @pytest.mark.parametrize(

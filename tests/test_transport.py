@@ -8,7 +8,7 @@ from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.provider.static_ak import StaticAKCredentialsProvider
 from alibabacloud_credentials_api import ICredentialsProvider
 
-from airflow_provider_ice.hooks import transport
+from airflow_provider_ice.client import transport
 from airflow_provider_ice.hooks.ice import IceHook
 
 

@@ -1,15 +1,14 @@
 """IceHook: the ICE (Intelligent Media Services) AI-workflow API from an Airflow connection.
 
-Nothing heavy happens at import: the ICE SDK (~0.45 s to import) and the async transport load on
-first use, so DAG files that import sensors and operators stay cheap to parse.
+Nothing heavy happens at import: the client stack (:mod:`airflow_provider_ice.client`: the ICE SDK,
+~0.45 s to import, and aiohttp) loads on first use, so DAG files that import sensors and operators
+stay cheap to parse.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
@@ -17,47 +16,14 @@ from airflow_provider_ice.exceptions import INVALID_RESPONSE, IceApiError, IceCo
 from airflow_provider_ice.params import encode_json_param, require_id
 
 if TYPE_CHECKING:
-    from alibabacloud_ice20201109.client import Client as IceClient
-
-    from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
-    from airflow_provider_ice.hooks.transport import AsyncIceTransport
+    from airflow_provider_ice.client.config import IceConnectionConfig
+    from airflow_provider_ice.client.sdk import SdkCaller
+    from airflow_provider_ice.client.transport import AsyncIceTransport
     from airflow_provider_ice.models import IceWorkflowTask
-
-# Connection parsing and the retry policy load on first use: DAG files import this module too.
 
 __all__ = ["IceHook"]
 
-T = TypeVar("T")
-
-#: Codes meaning "the service did not accept who we are / where we called": test_connection fails.
-_AUTH_CODE_PREFIXES = (
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "InvalidSecurityToken",
-    "Forbidden",
-    "InvalidAction",
-    "InvalidApi",
-    "UnsupportedSignature",
-)
-
-
-def _task_from_body(body: dict[str, Any]) -> IceWorkflowTask:
-    """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths."""
-    from airflow_provider_ice.models import IceWorkflowTask
-
-    task = body.get("WorkflowTask")
-    if not isinstance(task, dict) or not task:
-        raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
-    return IceWorkflowTask.from_api(task)
-
-
-def _task_id_from(body: dict[str, Any]) -> str:
-    """StartAIWorkflow's JSON answer -> the new TaskId."""
-    task_id = body.get("TaskId")
-    if not task_id:
-        raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", retryable=False)
-    return str(task_id)
+JsonParam = dict[str, Any] | list[Any] | str | None
 
 
 class IceHook(BaseHook):
@@ -84,13 +50,13 @@ class IceHook(BaseHook):
         self.region_id = region_id
         self._config: IceConnectionConfig | None = None
         self._credential: Any = None
+        self._sdk: SdkCaller | None = None
         self._transport: AsyncIceTransport | None = None
-        self._client: IceClient | None = None
 
     # ---- connection -------------------------------------------------------------------------
 
     def _config_from(self, login: str | None, password: str | None, extras: dict[str, Any]) -> IceConnectionConfig:
-        from airflow_provider_ice.hooks.connection_config import build_connection_config
+        from airflow_provider_ice.client.config import build_connection_config
 
         config = build_connection_config(self.ice_conn_id, login, password, extras, region_id=self.region_id)
         if config.protocol == "http":
@@ -102,7 +68,7 @@ class IceHook(BaseHook):
         return config
 
     def get_connection_config(self) -> IceConnectionConfig:
-        """The validated connection settings (looked up once)."""
+        """The validated connection settings (looked up once; secrets registered with the masker)."""
         if self._config is None:
             from airflow.providers.common.compat.sdk import mask_secret
 
@@ -126,63 +92,34 @@ class IceHook(BaseHook):
         return self._config
 
     def _get_credential(self, config: IceConnectionConfig) -> Any:
-        """An ``alibabacloud_credentials`` client for the configured mode (it refreshes expiring ones).
-
-        One per distinct set of credentials in this process, shared by every hook using it: a
-        triggerer with a thousand waits on one connection holds one client and refreshes an
-        expiring STS/RAM-role credential once, not a thousand times.
-        """
         if self._credential is None:
-            key = config.credential_key
-            with _CREDENTIALS_LOCK:
-                if key not in _CREDENTIALS:
-                    _CREDENTIALS[key] = _new_credential(config)
-                self._credential = _CREDENTIALS[key]
+            from airflow_provider_ice.client.credentials import shared_credential
+
+            self._credential = shared_credential(config)
         return self._credential
 
-    @cached_property
-    def _runtime(self) -> Any:
-        from darabonba.runtime import RuntimeOptions
-
-        config = self.get_connection_config()
-        # Timeouts and the CA bundle are on the client's Config; only "verify: false" is per call.
-        return RuntimeOptions(ignore_ssl=config.verify is False)
-
-    def get_conn(self) -> IceClient:
-        """The ICE SDK client (built once per hook), with the endpoint set from the region."""
-        if self._client is None:
-            from alibabacloud_ice20201109.client import Client as IceClient
-            from alibabacloud_tea_openapi.utils_models import Config
-
-            from airflow_provider_ice.hooks.network import route_sdk_session, sdk_proxy_settings
+    def _sdk_caller(self) -> SdkCaller:
+        if self._sdk is None:
+            from airflow_provider_ice.client.sdk import SdkCaller
 
             config = self.get_connection_config()
-            route_sdk_session(config.protocol, config.endpoint, config.verify)
-            self._client = IceClient(
-                Config(
-                    credential=self._get_credential(config),
-                    region_id=config.region_id,
-                    endpoint=config.endpoint,
-                    protocol=config.protocol,
-                    connect_timeout=int(config.connect_timeout * 1000),
-                    read_timeout=int(config.read_timeout * 1000),
-                    ca=config.verify if isinstance(config.verify, str) else None,
-                    user_agent="airflow-provider-ice",
-                    **sdk_proxy_settings(config),
-                )
-            )
-        return self._client
+            self._sdk = SdkCaller(config, self._get_credential(config))
+        return self._sdk
+
+    def get_conn(self) -> Any:
+        """The ICE SDK client (``alibabacloud_ice20201109.client.Client``, built once per hook)."""
+        return self._sdk_caller().client
 
     async def _aget_transport(self) -> AsyncIceTransport:
         if self._transport is None:
-            from airflow_provider_ice.hooks.transport import AsyncIceTransport
+            from airflow_provider_ice.client.transport import AsyncIceTransport
 
             config = await self.aget_connection_config()
             self._transport = AsyncIceTransport(config, self._get_credential(config))
         return self._transport
 
     async def aclose(self) -> None:
-        """Release this hook's share of the async connection pool (the last user closes it)."""
+        """Release this hook's share of the async session (the last user closes it)."""
         if self._transport is not None:
             await self._transport.close()
 
@@ -192,32 +129,18 @@ class IceHook(BaseHook):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    # ---- calls ------------------------------------------------------------------------------
+    # ---- calls: each action once, for both paths --------------------------------------------
 
-    def _call(self, action: str, fn: Callable[[IceClient, Any], T], *, retries: bool = True) -> T:
-        client = self.get_conn()
-        runtime = self._runtime
-        config = self.get_connection_config()
-
-        def attempt() -> T:
-            from airflow_provider_ice.hooks.errors import error_from_sdk
-            from airflow_provider_ice.hooks.network import proxy_for
-
-            try:
-                return fn(client, runtime)
-            except IceApiError:
-                raise
-            except Exception as exc:
-                raise error_from_sdk(exc, action, config.address, proxy_for(config)) from None
-
+    def _call(self, action: str, query: dict[str, str], *, retries: bool = True) -> dict[str, Any]:
+        sdk = self._sdk_caller()
         if not retries:
-            return attempt()
-        from airflow_provider_ice.hooks.retry import call_with_retries
+            return sdk.call(action, query)
+        from airflow_provider_ice.client.retry import call_with_retries
 
-        return call_with_retries(action, config.retry, attempt)
+        return call_with_retries(action, self.get_connection_config().retry, lambda: sdk.call(action, query))
 
     async def _acall(self, action: str, query: dict[str, str]) -> dict[str, Any]:
-        from airflow_provider_ice.hooks.retry import acall_with_retries
+        from airflow_provider_ice.client.retry import acall_with_retries
 
         transport = await self._aget_transport()
         config = await self.aget_connection_config()
@@ -225,74 +148,35 @@ class IceHook(BaseHook):
 
     def get_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """GetAIWorkflowTask: the task's status, outputs and node results."""
-        from alibabacloud_ice20201109.models import GetAIWorkflowTaskRequest
-
-        request = GetAIWorkflowTaskRequest(task_id=require_id("workflow_task_id", workflow_task_id))
-        response = self._call("GetAIWorkflowTask", lambda c, rt: c.get_aiworkflow_task_with_options(request, rt))
-        return _task_from_body(response.body.to_map())
+        return _task_from_body(
+            self._call("GetAIWorkflowTask", {"TaskId": require_id("workflow_task_id", workflow_task_id)})
+        )
 
     async def aget_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """Async :meth:`get_workflow_task`."""
         task_id = require_id("workflow_task_id", workflow_task_id)
-        body = await self._acall("GetAIWorkflowTask", {"TaskId": task_id})
-        return _task_from_body(body)
-
-    @staticmethod
-    def _start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
-        query = {"WorkflowId": require_id("workflow_id", workflow_id)}
-        for key, value in (
-            ("Inputs", encode_json_param("inputs", inputs)),
-            ("UserData", encode_json_param("user_data", user_data)),
-            ("DispatchTag", dispatch_tag or None),
-        ):
-            if value is not None:
-                query[key] = value
-        return query
+        return _task_from_body(await self._acall("GetAIWorkflowTask", {"TaskId": task_id}))
 
     def start_ai_workflow(
-        self,
-        workflow_id: str,
-        inputs: dict[str, Any] | list[Any] | str | None = None,
-        user_data: dict[str, Any] | list[Any] | str | None = None,
-        dispatch_tag: str | None = None,
+        self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None
     ) -> str:
-        """StartAIWorkflow from a workflow template; returns the new task's id (TaskId)."""
-        from alibabacloud_ice20201109.models import StartAIWorkflowRequest
+        """StartAIWorkflow from a workflow template; returns the new task's id (TaskId).
 
-        query = self._start_query(workflow_id, inputs, user_data, dispatch_tag)
-        request = StartAIWorkflowRequest(
-            workflow_id=query["WorkflowId"],
-            inputs=query.get("Inputs"),
-            user_data=query.get("UserData"),
-            dispatch_tag=query.get("DispatchTag"),
-        )
-        try:
-            response = self._call("StartAIWorkflow", lambda c, rt: c.start_aiworkflow_with_options(request, rt))
-        except IceApiError as exc:
-            raise _unsure_start(exc, query) from None
-        return _task_id_from(response.body.to_map())
+        Never sent twice when ICE may have run it: the error then says so (see ``may_have_run``).
+        """
+        query = _start_query(workflow_id, inputs, user_data, dispatch_tag)
+        return _task_id_from(_start(query, lambda: self._call("StartAIWorkflow", query)))
 
     async def astart_ai_workflow(
-        self,
-        workflow_id: str,
-        inputs: dict[str, Any] | list[Any] | str | None = None,
-        user_data: dict[str, Any] | list[Any] | str | None = None,
-        dispatch_tag: str | None = None,
+        self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None
     ) -> str:
         """Async :meth:`start_ai_workflow`."""
-        query = self._start_query(workflow_id, inputs, user_data, dispatch_tag)
-        try:
-            body = await self._acall("StartAIWorkflow", query)
-        except IceApiError as exc:
-            raise _unsure_start(exc, query) from None
-        return _task_id_from(body)
+        query = _start_query(workflow_id, inputs, user_data, dispatch_tag)
+        return _task_id_from(await _astart(query, lambda: self._acall("StartAIWorkflow", query)))
 
     def stop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """StopAIWorkflowTask. ICE documents stopping for real-time (live/RTC) tasks only."""
-        from alibabacloud_ice20201109.models import StopAIWorkflowTaskRequest
-
-        request = StopAIWorkflowTaskRequest(task_id=require_id("workflow_task_id", workflow_task_id))
-        self._call("StopAIWorkflowTask", lambda c, rt: c.stop_aiworkflow_task_with_options(request, rt))
+        self._call("StopAIWorkflowTask", {"TaskId": require_id("workflow_task_id", workflow_task_id)})
 
     async def astop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """Async :meth:`stop_ai_workflow_task`."""
@@ -305,15 +189,13 @@ class IceHook(BaseHook):
         """
         try:
             self.get_connection_config()
-            self._call(
-                "GetAIWorkflowTask",
-                lambda c, rt: c.get_aiworkflow_task_with_options(_probe_request(), rt),
-                retries=False,
-            )
+            self._call("GetAIWorkflowTask", {"TaskId": "airflow-connection-test"}, retries=False)
         except IceConfigurationError as exc:
             return False, str(exc)
         except IceApiError as exc:
-            if exc.code.startswith(_AUTH_CODE_PREFIXES):
+            from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES
+
+            if exc.code.startswith(AUTH_CODE_PREFIXES):
                 return False, f"rejected: {exc.code}: {exc.message}"
             if exc.status_code is None or exc.retryable:
                 return False, f"unreachable: {exc}"
@@ -348,21 +230,53 @@ class IceHook(BaseHook):
         return widgets
 
 
-def _unsure_start(error: IceApiError, query: dict[str, str]) -> IceApiError:
-    """A StartAIWorkflow failure that may have created a task says so, and is not repeated by anyone."""
-    if not error.may_have_run:
-        return error
-    user_data = query.get("UserData")
-    find = f"with UserData {user_data}" if user_data else "(no UserData was set: set user_data to tell tasks apart)"
-    return IceApiError(
-        error.code,
-        f"{error.message}. StartAIWorkflow may have created a task from workflow {query['WorkflowId']} "
-        f"{find}; it was not sent again, to avoid a second billed task. Check the ICE console before retrying.",
-        status_code=error.status_code,
-        request_id=error.request_id,
-        retryable=False,
-        may_have_run=True,
-    )
+def _start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
+    """StartAIWorkflow's parameters, checked and encoded before any call."""
+    query = {"WorkflowId": require_id("workflow_id", workflow_id)}
+    for key, value in (
+        ("Inputs", encode_json_param("inputs", inputs)),
+        ("UserData", encode_json_param("user_data", user_data)),
+        ("DispatchTag", dispatch_tag or None),
+    ):
+        if value is not None:
+            query[key] = value
+    return query
+
+
+def _start(query: dict[str, str], send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    from airflow_provider_ice.client.errors import unsure_start
+
+    try:
+        return send()
+    except IceApiError as exc:
+        raise unsure_start(exc, query) from None
+
+
+async def _astart(query: dict[str, str], send: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    from airflow_provider_ice.client.errors import unsure_start
+
+    try:
+        return await send()
+    except IceApiError as exc:
+        raise unsure_start(exc, query) from None
+
+
+def _task_from_body(body: dict[str, Any]) -> IceWorkflowTask:
+    """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths."""
+    from airflow_provider_ice.models import IceWorkflowTask
+
+    task = body.get("WorkflowTask")
+    if not isinstance(task, dict) or not task:
+        raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
+    return IceWorkflowTask.from_api(task)
+
+
+def _task_id_from(body: dict[str, Any]) -> str:
+    """StartAIWorkflow's JSON answer -> the new TaskId."""
+    task_id = body.get("TaskId")
+    if not task_id:
+        raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", retryable=False)
+    return str(task_id)
 
 
 async def _amask_secrets(secrets: tuple[str, ...]) -> None:
@@ -377,34 +291,3 @@ async def _amask_secrets(secrets: tuple[str, ...]) -> None:
         return
     for secret in secrets:
         await amask_secret(secret)
-
-
-_CREDENTIALS: dict[tuple[Any, ...], Any] = {}
-_CREDENTIALS_LOCK = threading.Lock()
-
-
-def _new_credential(config: IceConnectionConfig) -> Any:
-    from alibabacloud_credentials.client import Client as CredentialClient
-    from alibabacloud_credentials.models import Config as CredentialConfig
-
-    if config.credential_type == "default":
-        return CredentialClient()
-    return CredentialClient(
-        CredentialConfig(
-            type=config.credential_type,
-            access_key_id=config.access_key_id,
-            access_key_secret=config.access_key_secret,
-            security_token=config.security_token,
-            role_arn=config.role_arn,
-            role_session_name=config.role_session_name or "airflow-provider-ice",
-            role_name=config.role_name,
-            oidc_provider_arn=config.oidc_provider_arn,
-            oidc_token_file_path=config.oidc_token_file_path,
-        )
-    )
-
-
-def _probe_request() -> Any:
-    from alibabacloud_ice20201109.models import GetAIWorkflowTaskRequest
-
-    return GetAIWorkflowTaskRequest(task_id="airflow-connection-test")

@@ -11,9 +11,15 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.params import require_positive
-from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT
-from airflow_provider_ice.waiting import IceWaitMixin, deferral_timeout, make_trigger
-from airflow_provider_ice.xcom import XCOM_WORKFLOW_TASK_ID
+from airflow_provider_ice.waiting import (
+    DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_UNREACHABLE_TIMEOUT,
+    XCOM_WORKFLOW_TASK_ID,
+    IceWaitMixin,
+    deferral_timeout,
+    log_stop,
+    make_trigger,
+)
 
 
 class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
@@ -114,7 +120,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         return status not in TERMINAL_STATUSES
 
     def is_job_succeeded(self, status: str) -> bool:
-        from airflow_provider_ice.outcomes import Outcome, decide
+        from airflow_provider_ice.waiting import Outcome, decide
 
         return decide(status, self.accept_partial_success) is Outcome.SUCCESS
 
@@ -165,13 +171,10 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             return
         try:
             self.hook.stop_ai_workflow_task(self.workflow_task_id)
-            self.log.info("Requested StopAIWorkflowTask for ICE workflow task %s.", self.workflow_task_id)
         except IceApiError as exc:
-            self.log.warning(
-                "ICE did not stop workflow task %s (only real-time tasks can be stopped): %s",
-                self.workflow_task_id,
-                exc,
-            )
+            log_stop(self.log, self.workflow_task_id, exc)
+        else:
+            log_stop(self.log, self.workflow_task_id, None)
 
 
 async def _first_event(trigger: Any) -> dict[str, Any]:

@@ -10,12 +10,14 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensor
 
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.params import require_id, require_positive
-from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT, next_poll_interval
 from airflow_provider_ice.waiting import (
+    DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_UNREACHABLE_TIMEOUT,
     TRIGGER_CLASSPATH,
     IceWaitMixin,
     deferral_timeout,
     make_trigger,
+    next_poll_interval,
     reraise_errors_past_soft_fail,
 )
 

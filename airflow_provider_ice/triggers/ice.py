@@ -8,14 +8,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.params import require_positive
-from airflow_provider_ice.polling import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT, next_poll_interval
+from airflow_provider_ice.waiting import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT, next_poll_interval
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
@@ -27,20 +27,6 @@ DEFAULT_CONN_ID = "ice_default"
 
 #: Upper bound (seconds) of the random delay before a trigger's first poll.
 FIRST_POLL_SPREAD = 5.0
-
-
-async def stop_best_effort(stop: Awaitable[None], workflow_task_id: str, log: Any) -> None:
-    """Await a StopAIWorkflowTask call; a refusal is logged, never raised.
-
-    ICE documents stopping for real-time (live/RTC) tasks only, so a refusal is expected.
-    """
-    try:
-        await stop
-        log.info("Requested StopAIWorkflowTask for ICE workflow task %s.", workflow_task_id)
-    except (IceApiError, IceConfigurationError) as exc:
-        log.warning(
-            "ICE did not stop workflow task %s (only real-time tasks can be stopped): %s", workflow_task_id, exc
-        )
 
 
 class IceWorkflowTaskTrigger(BaseTrigger):
@@ -149,8 +135,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         """Finish the Airflow task from the triggerer, with the same verdicts as ``execute_complete``."""
         from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
 
-        from airflow_provider_ice.outcomes import Outcome
-        from airflow_provider_ice.xcom import task_result_xcoms
+        from airflow_provider_ice.waiting import Outcome, task_result_xcoms
 
         xcoms = task_result_xcoms(task) if task is not None else None
         status = Outcome(event["status"])
@@ -168,16 +153,22 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         if not self.stop_on_kill:
             return
         from airflow_provider_ice.hooks.ice import IceHook
+        from airflow_provider_ice.waiting import log_stop
 
         async with IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id) as hook:
-            await stop_best_effort(hook.astop_ai_workflow_task(self.workflow_task_id), self.workflow_task_id, self.log)
+            try:
+                await hook.astop_ai_workflow_task(self.workflow_task_id)
+            except (IceApiError, IceConfigurationError) as exc:
+                log_stop(self.log, self.workflow_task_id, exc)
+            else:
+                log_stop(self.log, self.workflow_task_id, None)
 
     async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
         """Poll until the wait ends; return the event and, if the task is terminal, its record."""
-        from airflow_provider_ice.outcomes import Outcome, error_event, terminal_event
+        from airflow_provider_ice.waiting import Outage, Outcome, error_event, terminal_event
 
         task_id = self.workflow_task_id
-        outage = _Outage()
+        outage = Outage()
         # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
         # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
         # deferring task has just checked the status itself, so nothing is lost.
@@ -192,11 +183,11 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                     return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code=exc.code)), None
                 outage.failed(exc)
                 self.log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, exc)
-                if self.unreachable_timeout is not None and outage.seconds() >= self.unreachable_timeout:
+                if outage.exceeds(self.unreachable_timeout):
                     message = f"ICE workflow task {task_id}: gave up, {outage.describe()}."
                     return dict(error_event(task_id, Outcome.ERROR, message, error_code=exc.code, retryable=True)), None
             else:
-                outage = _Outage()
+                outage = Outage()
                 self.log.info(
                     "ICE workflow task %s: %s (%.0fs elapsed)", task_id, task.status, time.time() - self.started_at
                 )
@@ -209,27 +200,3 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                 message = f"Timed out waiting for ICE workflow task {task_id} {waited}; {state}."
                 return dict(error_event(task_id, Outcome.TIMEOUT, message)), None
             await asyncio.sleep(self._next_sleep(now))
-
-
-class _Outage:
-    """Polls that failed in a row (after the hook's retries): since when, how many, the last error."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.since: float | None = None
-        self.last: IceApiError | None = None
-
-    def failed(self, error: IceApiError) -> None:
-        self.count += 1
-        self.since = self.since or time.time()
-        self.last = error
-
-    def seconds(self) -> float:
-        return 0.0 if self.since is None else time.time() - self.since
-
-    def describe(self) -> str:
-        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since or 0))
-        return (
-            f"ICE unreachable since {since} ({self.seconds():.0f}s): {self.count} polls failed in a row; "
-            f"last error: {self.last}"
-        )

@@ -20,9 +20,9 @@ import aiohttp
 from alibabacloud_tea_openapi.utils import Utils
 from yarl import URL
 
-from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
-from airflow_provider_ice.hooks.errors import error_from_response, error_from_transport, invalid_body
-from airflow_provider_ice.hooks.network import cached_ssl_context, proxy_for, ssl_context
+from airflow_provider_ice.client.config import IceConnectionConfig
+from airflow_provider_ice.client.errors import error_from_response, error_from_transport, invalid_body
+from airflow_provider_ice.client.network import cached_ssl_context, proxy_for, ssl_context
 
 API_VERSION = "2020-11-09"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"

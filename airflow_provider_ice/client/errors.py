@@ -24,6 +24,17 @@ from airflow_provider_ice.exceptions import (
     IceApiError,
 )
 
+#: Codes meaning "the service did not accept who we are / where we called": test_connection fails.
+AUTH_CODE_PREFIXES = (
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidSecurityToken",
+    "Forbidden",
+    "InvalidAction",
+    "InvalidApi",
+    "UnsupportedSignature",
+)
 #: Actions that create something: repeated only when the request certainly did not run.
 NOT_IDEMPOTENT = frozenset({"StartAIWorkflow"})
 
@@ -191,6 +202,23 @@ def error_from_transport(exc: BaseException, action: str, address: str, proxy: s
     if names & {"TimeoutError", "ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"}:
         return fail(TIMEOUT, f"no answer from {address}{via} in time (read timeout)", may_have_run=True)
     return fail(CONNECTION_ERROR, f"connection to {address}{via} lost ({last})", may_have_run=True)
+
+
+def unsure_start(error: IceApiError, query: dict[str, str]) -> IceApiError:
+    """A StartAIWorkflow failure that may have created a task says so, and is not repeated by anyone."""
+    if not error.may_have_run:
+        return error
+    user_data = query.get("UserData")
+    find = f"with UserData {user_data}" if user_data else "(no UserData was set: set user_data to tell tasks apart)"
+    return IceApiError(
+        error.code,
+        f"{error.message}. StartAIWorkflow may have created a task from workflow {query['WorkflowId']} "
+        f"{find}; it was not sent again, to avoid a second billed task. Check the ICE console before retrying.",
+        status_code=error.status_code,
+        request_id=error.request_id,
+        retryable=False,
+        may_have_run=True,
+    )
 
 
 def redact(url: str | None) -> str:

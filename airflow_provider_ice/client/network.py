@@ -16,7 +16,7 @@ from typing import Any
 
 from requests.adapters import BaseAdapter
 
-from airflow_provider_ice.hooks.connection_config import IceConnectionConfig
+from airflow_provider_ice.client.config import IceConnectionConfig
 
 
 def proxy_for(config: IceConnectionConfig) -> str | None:
@@ -118,7 +118,7 @@ class SdkSessionAdapter(BaseAdapter):
             proxies = {}
         response = self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         if response.is_redirect:
-            from airflow_provider_ice.hooks.errors import error_from_response
+            from airflow_provider_ice.client.errors import error_from_response
 
             action = request.headers.get("x-acs-action", "request")
             raise error_from_response(action, response.status_code, response.headers, response.content)

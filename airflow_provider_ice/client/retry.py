@@ -22,8 +22,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from airflow_provider_ice.hooks.connection_config import RetrySettings
-from airflow_provider_ice.hooks.errors import may_retry
+from airflow_provider_ice.client.config import RetrySettings
+from airflow_provider_ice.client.errors import may_retry
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -1,0 +1,45 @@
+"""Credentials: one ``alibabacloud_credentials`` client per set of credentials in the process.
+
+A triggerer with a thousand waits on one connection holds one client, which refreshes an expiring
+STS/RAM-role/ECS-role/OIDC credential once, not a thousand times; both paths ask it on every request.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from airflow_provider_ice.client.config import IceConnectionConfig
+
+_CREDENTIALS: dict[tuple[Any, ...], Any] = {}
+_CREDENTIALS_LOCK = threading.Lock()
+
+
+def shared_credential(config: IceConnectionConfig) -> Any:
+    """The process's credentials client for ``config``'s credentials (built on first use)."""
+    key = config.credential_key
+    with _CREDENTIALS_LOCK:
+        if key not in _CREDENTIALS:
+            _CREDENTIALS[key] = _new_credential(config)
+        return _CREDENTIALS[key]
+
+
+def _new_credential(config: IceConnectionConfig) -> Any:
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_credentials.models import Config as CredentialConfig
+
+    if config.credential_type == "default":
+        return CredentialClient()
+    return CredentialClient(
+        CredentialConfig(
+            type=config.credential_type,
+            access_key_id=config.access_key_id,
+            access_key_secret=config.access_key_secret,
+            security_token=config.security_token,
+            role_arn=config.role_arn,
+            role_session_name=config.role_session_name or "airflow-provider-ice",
+            role_name=config.role_name,
+            oidc_provider_arn=config.oidc_provider_arn,
+            oidc_token_file_path=config.oidc_token_file_path,
+        )
+    )
