@@ -11,6 +11,11 @@ INVALID_RESPONSE = "InvalidResponse"
 CERTIFICATE_ERROR = "CertificateError"
 PROXY_ERROR = "ProxyError"
 REDIRECT = "Redirect"
+CREDENTIAL_ERROR = "CredentialError"
+#: Every code of ours: an error with one of these is not an answer from ICE.
+OUR_CODES = frozenset(
+    {CONNECTION_ERROR, TIMEOUT, INVALID_RESPONSE, CERTIFICATE_ERROR, PROXY_ERROR, REDIRECT, CREDENTIAL_ERROR}
+)
 
 
 class IceApiError(AirflowException):

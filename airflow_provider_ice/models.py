@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from airflow_provider_ice.exceptions import INVALID_RESPONSE, IceApiError
+
 
 class IceWorkflowTaskStatus(StrEnum):
     """Status of an AI workflow task as GetAIWorkflowTask reports it."""
@@ -17,10 +19,6 @@ class IceWorkflowTaskStatus(StrEnum):
     FAILED = "failed"
     PARTIAL_SUCCEEDED = "partial-succeeded"
     SUCCEEDED = "succeeded"
-
-    @classmethod
-    def terminal_states(cls) -> frozenset[str]:
-        return TERMINAL_STATUSES
 
 
 #: Every status but ``running`` is final: the task will not change again.
@@ -116,3 +114,20 @@ class IceWorkflowTask:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IceWorkflowTask:
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
+
+
+def task_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
+    """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths."""
+    task = body.get("WorkflowTask")
+    if not isinstance(task, dict) or not task:
+        raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
+    return IceWorkflowTask.from_api(task)
+
+
+def task_id_from_answer(body: dict[str, Any]) -> str:
+    """StartAIWorkflow's JSON answer -> the new TaskId."""
+    task_id = body.get("TaskId")
+    if not task_id:
+        # ICE answered success: a task may exist, so nobody may send the start again.
+        raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", may_have_run=True)
+    return str(task_id)

@@ -55,3 +55,16 @@ def require_positive(name: str, value: float | timedelta | None, *, allow_none: 
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
         raise IceConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
+
+
+def start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
+    """StartAIWorkflow's parameters, checked and encoded before any call."""
+    query = {"WorkflowId": require_id("workflow_id", workflow_id)}
+    for key, value in (
+        ("Inputs", encode_json_param("inputs", inputs)),
+        ("UserData", encode_json_param("user_data", user_data)),
+        ("DispatchTag", dispatch_tag or None),
+    ):
+        if value is not None:
+            query[key] = value
+    return query

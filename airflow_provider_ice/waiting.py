@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.models import IceWorkflowTask, IceWorkflowTaskStatus
 
 if TYPE_CHECKING:
@@ -72,10 +72,9 @@ def failed_nodes(node_results: Any) -> list[str]:
         return []
     failed = []
     for name, result in items:
+        status = result
         if isinstance(result, dict):
             status = result.get("Status") or result.get("status") or result.get("State") or result.get("state")
-        else:
-            status = result
         if isinstance(status, str) and status.lower() in _NODE_FAILED:
             failed.append(name)
     return failed
@@ -94,23 +93,23 @@ def describe(task: IceWorkflowTask, outcome: Outcome) -> str:
 
 def terminal_event(task: IceWorkflowTask, accept_partial_success: bool) -> WaitEvent:
     outcome = decide(task.status, accept_partial_success)
-    return WaitEvent(
-        status=outcome.value,
-        workflow_task_id=task.task_id,
-        task_status=task.status,
-        message=describe(task, outcome),
-        error_code=None,
-        retryable=False,
-    )
+    return error_event(task.task_id, outcome, describe(task, outcome), task_status=task.status)
 
 
 def error_event(
-    workflow_task_id: str, outcome: Outcome, message: str, *, error_code: str | None = None, retryable: bool = False
+    workflow_task_id: str,
+    outcome: Outcome,
+    message: str,
+    *,
+    task_status: str | None = None,
+    error_code: str | None = None,
+    retryable: bool = False,
 ) -> WaitEvent:
+    """The trigger's event (``terminal_event`` for a task that ended)."""
     return WaitEvent(
         status=outcome.value,
         workflow_task_id=workflow_task_id,
-        task_status=None,
+        task_status=task_status,
         message=message,
         error_code=error_code,
         retryable=retryable,
@@ -184,6 +183,11 @@ class Outage:
             f"ICE unreachable since {since} ({self.seconds():.0f}s): {self.count} polls failed in a row; "
             f"last error: {self.last}"
         )
+
+    def give_up(self, workflow_task_id: str) -> IceApiError:
+        """The error that ends a wait once the outage exceeded ``unreachable_timeout``."""
+        code = self.last.code if self.last else "Unreachable"
+        return IceApiError(code, f"ICE workflow task {workflow_task_id}: gave up, {self.describe()}", retryable=True)
 
 
 def log_stop(log: Any, workflow_task_id: str, error: Exception | None) -> None:
@@ -289,14 +293,3 @@ class IceWaitMixin:
                 f"for task {task.task_id}."
             )
         return self.finish(context, task)
-
-
-def reraise_errors_past_soft_fail(exc: BaseException) -> None:
-    """``soft_fail`` skips on timeouts and failed tasks, never on bad configuration or API errors.
-
-    Airflow's deferred resume turns *any* AirflowException into a skip under ``soft_fail``; poke
-    mode does not. Re-raising the cause keeps the outcome the same in every mode.
-    """
-    cause = exc.__cause__
-    if isinstance(cause, (IceApiError, IceConfigurationError)):
-        raise cause from None

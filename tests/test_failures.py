@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -143,3 +144,87 @@ def test_malformed_ids_and_json_strings_fail_before_any_call(emulator, mode, met
     with pytest.raises(IceConfigurationError, match=field):
         call(mode, method, *args)
     assert emulator.backend.calls() == 0
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("status", "retried", "may_have_run"),
+    [(403, False, False), (407, False, False), (429, True, False), (502, True, True)],
+)
+def test_an_html_error_page_is_read_alike_on_both_paths(emulator, mode, status, retried, may_have_run):
+    """A proxy's or gateway's page: its HTTP status decides, on the SDK's path as on ours."""
+    emulator.backend.inject("non_json", 1, status=status)
+    task_id = emulator.backend.add_task("wf")
+    if retried:
+        assert call(mode, "get_workflow_task", task_id).status == "running"
+        assert emulator.backend.calls("GetAIWorkflowTask") == 2
+    else:
+        with pytest.raises(IceApiError) as excinfo:
+            call(mode, "get_workflow_task", task_id)
+        assert (excinfo.value.status_code, excinfo.value.retryable) == (status, False)
+        assert emulator.backend.calls("GetAIWorkflowTask") == 1
+    emulator.backend.inject("non_json", 1, status=status, action="StartAIWorkflow")
+    if may_have_run:
+        with pytest.raises(IceApiError, match="may have created a task"):
+            call(mode, "start_ai_workflow", "wf")
+    elif retried:
+        call(mode, "start_ai_workflow", "wf")
+        assert emulator.backend.calls("StartAIWorkflow") == 2
+    else:
+        with pytest.raises(IceApiError) as excinfo:
+            call(mode, "start_ai_workflow", "wf")
+        assert not excinfo.value.may_have_run and "may have created" not in str(excinfo.value)
+
+
+async def test_waiting_for_a_pooled_connection_is_not_mistaken_for_a_sent_start(emulator, monkeypatch):
+    """All connections busy past connect_timeout: nothing was sent, so the start is retried, once it gets one."""
+    from airflow_provider_ice.client import transport
+    from airflow_provider_ice.hooks.ice import IceHook
+
+    monkeypatch.setattr(transport, "POOL_CONNECTIONS", 1)
+    use_connection(monkeypatch, emulator, connect_timeout=0.2, read_timeout=5, max_attempts=10, retry_max_delay=0.1)
+    busy = emulator.backend.add_task("wf")
+    emulator.backend.inject("delay", 1, action="GetAIWorkflowTask", delay=0.8)
+    async with IceHook() as hook:
+        holder = asyncio.ensure_future(hook.aget_workflow_task(busy))  # holds the only connection 0.8 s
+        await asyncio.sleep(0.1)
+        task_id = await hook.astart_ai_workflow("wf")
+        await holder
+    assert list(emulator.backend.tasks) == [busy, task_id]
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+
+
+async def test_concurrent_first_calls_of_one_hook_share_one_session_and_close_it(emulator):
+    from airflow_provider_ice.client import transport
+    from airflow_provider_ice.hooks.ice import IceHook
+
+    task_id = emulator.backend.add_task("wf")
+    hook = IceHook()
+    await asyncio.gather(*(hook.aget_workflow_task(task_id) for _ in range(3)))
+    (shared,) = transport._SESSIONS[asyncio.get_running_loop()].values()
+    assert shared.users == 1
+    await hook.aclose()
+    assert shared.session.closed
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_credentials_that_cannot_be_had_are_not_a_failure_to_reach_ice(emulator, monkeypatch, mode):
+    """A RAM-role credential whose STS endpoint does not resolve here: nothing is sent to ICE, and a
+    start is not reported as possibly created."""
+    use_connection(
+        monkeypatch, emulator, credential_type="ram_role_arn", role_arn="acs:ram::1:role/ice", max_attempts=1
+    )
+    with pytest.raises(IceApiError) as excinfo:
+        call(mode, "start_ai_workflow", "wf")
+    err = excinfo.value
+    assert (err.code, err.retryable, err.may_have_run) == ("CredentialError", True, False)
+    assert "credential_type 'ram_role_arn'" in str(err) and "may have created" not in str(err)
+    assert emulator.backend.calls() == 0
+
+
+def test_test_connection_does_not_take_a_redirect_for_ice(emulator):
+    from airflow_provider_ice.hooks.ice import IceHook
+
+    emulator.backend.inject("redirect", 1)
+    ok, message = IceHook().test_connection()
+    assert not ok and message.startswith("unreachable: Redirect")

@@ -89,4 +89,3 @@ def test_empty_fields_mean_absent():
 
 def test_terminal_set():
     assert {s.value for s in IceWorkflowTaskStatus} - TERMINAL_STATUSES == {"running"}
-    assert IceWorkflowTaskStatus.terminal_states() == TERMINAL_STATUSES

@@ -17,7 +17,9 @@ from typing import Any
 from airflow_provider_ice.exceptions import (
     CERTIFICATE_ERROR,
     CONNECTION_ERROR,
+    CREDENTIAL_ERROR,
     INVALID_RESPONSE,
+    OUR_CODES,
     PROXY_ERROR,
     REDIRECT,
     TIMEOUT,
@@ -48,6 +50,12 @@ def is_retryable(code: str, status_code: int | None) -> bool:
     if code.startswith("Throttling") or code in _TRANSIENT_CODES:
         return True
     return status_code is not None and status_code >= 500
+
+
+def is_ice_answer(error: IceApiError) -> bool:
+    """Whether ``error`` is an error answer from ICE itself (an Alibaba Cloud error code), not from
+    the network, a proxy or a gateway in front of it."""
+    return error.status_code is not None and error.code not in OUR_CODES and not error.code.startswith("HTTP")
 
 
 def may_retry(action: str, error: BaseException) -> bool:
@@ -136,13 +144,16 @@ def error_from_sdk(exc: BaseException, action: str, address: str, proxy: str | N
     if isinstance(exc, AlibabaCloudException):
         data = exc.data if isinstance(exc.data, dict) else {}
         retry_after_ms = getattr(exc, "retry_after", None)
-        return api_error(
+        error = api_error(
             exc.code if exc.code not in (None, "None") else None,
             data.get("Message") or data.get("message") or exc.message,
             status_code=exc.status_code,
             request_id=exc.request_id if exc.request_id not in (None, "None") else None,
             retry_after=retry_after_ms / 1000 if retry_after_ms else None,
         )
+        if exc.status_code is None:  # raised by the SDK itself, before or without an answer
+            error.may_have_run = False
+        return error
     # darabonba raises RuntimeError("Failed to parse the value as json format ...") on a gateway's
     # HTML page, a plain JSONDecodeError (ValueError) elsewhere: the request was answered.
     if any(isinstance(e, ValueError) or "as json" in str(e) for e in _chain(exc) if not isinstance(e, OSError)):
@@ -150,6 +161,19 @@ def error_from_sdk(exc: BaseException, action: str, address: str, proxy: str | N
             INVALID_RESPONSE, f"{action}: response is not JSON: {str(exc)[:200]}", retryable=True, may_have_run=True
         )
     return error_from_transport(exc, action, address, proxy)
+
+
+def error_from_credentials(exc: BaseException, action: str, credential_type: str) -> IceApiError:
+    """Credentials could not be had (an STS/RAM-role/ECS/OIDC refresh failed): nothing was sent to ICE.
+    Transient when the credentials service could not be reached, permanent otherwise."""
+    chain = list(_chain(exc))
+    names = {cls.__name__ for e in chain for cls in type(e).__mro__}
+    network = any(isinstance(e, OSError) for e in chain) or bool(names & {"ClientError", "RequestException"})
+    return IceApiError(
+        CREDENTIAL_ERROR,
+        f"{action}: no credentials from credential_type {credential_type!r}: {str(chain[-1])[:300]}",
+        retryable=network,
+    )
 
 
 def error_from_transport(exc: BaseException, action: str, address: str, proxy: str | None) -> IceApiError:

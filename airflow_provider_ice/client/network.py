@@ -9,6 +9,7 @@ path adds that bundle.
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
 import urllib.request
@@ -97,8 +98,9 @@ class SdkSessionAdapter(BaseAdapter):
     """Wraps the SDK's adapter so that the sync path behaves as the async one.
 
     darabonba hands ``Session.send`` a ``no_proxy`` that requests never reads there: ``"*"`` (our
-    "direct" decision) drops every proxy here. And ``Session.send`` follows redirects (a POST turned
-    into a GET elsewhere): a 3xx is raised here as the same permanent error the async path gives.
+    "direct" decision) drops every proxy here. ``Session.send`` follows redirects (a POST turned
+    into a GET elsewhere), and the SDK reads a proxy's or gateway's HTML error page as "not JSON",
+    losing its status: both are raised here as the errors the async path gives.
     """
 
     def __init__(self, inner: Any) -> None:
@@ -117,7 +119,7 @@ class SdkSessionAdapter(BaseAdapter):
         if (proxies or {}).get("no_proxy") == "*":
             proxies = {}
         response = self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        if response.is_redirect:
+        if response.is_redirect or (response.status_code >= 400 and not _is_json(response.content)):
             from airflow_provider_ice.client.errors import error_from_response
 
             action = request.headers.get("x-acs-action", "request")
@@ -126,3 +128,11 @@ class SdkSessionAdapter(BaseAdapter):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True

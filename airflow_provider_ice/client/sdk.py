@@ -14,7 +14,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.runtime import RuntimeOptions
 
 from airflow_provider_ice.client.config import IceConnectionConfig
-from airflow_provider_ice.client.errors import error_from_sdk
+from airflow_provider_ice.client.errors import error_from_credentials, error_from_sdk
 from airflow_provider_ice.client.network import proxy_for, route_sdk_session, sdk_proxy_settings
 from airflow_provider_ice.exceptions import IceApiError
 
@@ -32,6 +32,7 @@ class SdkCaller:
 
     def __init__(self, config: IceConnectionConfig, credential: Any) -> None:
         self._config = config
+        self._credential = credential
         self._proxy = proxy_for(config)
         route_sdk_session(config.protocol, config.endpoint, config.verify)
         self.client = IceClient(
@@ -53,6 +54,12 @@ class SdkCaller:
     def call(self, action: str, query: dict[str, str]) -> dict[str, Any]:
         """One attempt: the answer's JSON body, or :class:`IceApiError`."""
         request_model, method = _ACTIONS[action]
+        try:
+            # Fetched here first (the SDK's own fetch then hits the credentials client's cache) so
+            # that a failed STS/RAM-role refresh reads as what it is, not as a failure to reach ICE.
+            self._credential.get_credential()
+        except Exception as exc:
+            raise error_from_credentials(exc, action, self._config.credential_type) from None
         try:
             response = getattr(self.client, method)(request_model().from_map(query), self._runtime)
         except IceApiError:

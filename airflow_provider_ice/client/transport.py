@@ -21,7 +21,12 @@ from alibabacloud_tea_openapi.utils import Utils
 from yarl import URL
 
 from airflow_provider_ice.client.config import IceConnectionConfig
-from airflow_provider_ice.client.errors import error_from_response, error_from_transport, invalid_body
+from airflow_provider_ice.client.errors import (
+    error_from_credentials,
+    error_from_response,
+    error_from_transport,
+    invalid_body,
+)
 from airflow_provider_ice.client.network import cached_ssl_context, proxy_for, ssl_context
 
 API_VERSION = "2020-11-09"
@@ -91,8 +96,11 @@ _SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, 
 def _new_session(config: IceConnectionConfig, tls: Any) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=POOL_CONNECTIONS, ssl=tls),
-        # total bounds one attempt (pool wait, connect, answer); sock_connect bounds opening a socket.
-        timeout=aiohttp.ClientTimeout(total=config.read_timeout, sock_connect=config.connect_timeout),
+        # total bounds one attempt (pool wait, connect, answer); connect bounds the pool wait plus the
+        # connection (a ConnectionTimeoutError, which proves nothing was sent); sock_connect one socket.
+        timeout=aiohttp.ClientTimeout(
+            total=config.read_timeout, connect=config.connect_timeout, sock_connect=config.connect_timeout
+        ),
         # The proxy is network.proxy_for's, passed with each request. It reads the same variables with
         # the same matcher as aiohttp's trust_env, which instead costs two thread round trips per
         # request (a netrc file read and a proxy lookup: +1 ms CPU a poll) and, should ~/.netrc name
@@ -176,7 +184,10 @@ class AsyncIceTransport:
     async def call(self, action: str, query: dict[str, str]) -> dict[str, Any]:
         """One attempt: send ``action`` and return the decoded JSON body, or raise :class:`IceApiError`."""
         session = self._reusable(asyncio.get_running_loop()) or await self._aopen()
-        credential = await self._credential.get_credential_async()
+        try:
+            credential = await self._credential.get_credential_async()
+        except Exception as exc:
+            raise error_from_credentials(exc, action, self._config.credential_type) from None
         path, headers = sign_request(
             self._config.endpoint,
             action,

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
-from airflow_provider_ice.exceptions import INVALID_RESPONSE, IceApiError, IceConfigurationError
-from airflow_provider_ice.params import encode_json_param, require_id
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.models import task_from_answer, task_id_from_answer
+from airflow_provider_ice.params import require_id, start_query
 
 if TYPE_CHECKING:
     from airflow_provider_ice.client.config import IceConnectionConfig
@@ -74,7 +75,7 @@ class IceHook(BaseHook):
 
             conn = self.get_connection(self.ice_conn_id)
             config = self._config_from(conn.login, conn.password, conn.extra_dejson)
-            for secret in config.secrets:
+            for secret in _secrets(config):
                 mask_secret(secret)
             self._config = config
         return self._config
@@ -87,7 +88,7 @@ class IceHook(BaseHook):
             conn = await get_async_connection(self.ice_conn_id, hook=self)
             extras = await get_async_extra_dejson(conn)
             config = self._config_from(conn.login, conn.password, extras)
-            await _amask_secrets(config.secrets)
+            await _amask_secrets(_secrets(config))
             self._config = config
         return self._config
 
@@ -115,7 +116,8 @@ class IceHook(BaseHook):
             from airflow_provider_ice.client.transport import AsyncIceTransport
 
             config = await self.aget_connection_config()
-            self._transport = AsyncIceTransport(config, self._get_credential(config))
+            if self._transport is None:  # again: concurrent first calls must share one transport
+                self._transport = AsyncIceTransport(config, self._get_credential(config))
         return self._transport
 
     async def aclose(self) -> None:
@@ -148,14 +150,14 @@ class IceHook(BaseHook):
 
     def get_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """GetAIWorkflowTask: the task's status, outputs and node results."""
-        return _task_from_body(
+        return task_from_answer(
             self._call("GetAIWorkflowTask", {"TaskId": require_id("workflow_task_id", workflow_task_id)})
         )
 
     async def aget_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """Async :meth:`get_workflow_task`."""
         task_id = require_id("workflow_task_id", workflow_task_id)
-        return _task_from_body(await self._acall("GetAIWorkflowTask", {"TaskId": task_id}))
+        return task_from_answer(await self._acall("GetAIWorkflowTask", {"TaskId": task_id}))
 
     def start_ai_workflow(
         self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None
@@ -164,15 +166,15 @@ class IceHook(BaseHook):
 
         Never sent twice when ICE may have run it: the error then says so (see ``may_have_run``).
         """
-        query = _start_query(workflow_id, inputs, user_data, dispatch_tag)
-        return _task_id_from(_start(query, lambda: self._call("StartAIWorkflow", query)))
+        query = start_query(workflow_id, inputs, user_data, dispatch_tag)
+        return task_id_from_answer(_start(query, lambda: self._call("StartAIWorkflow", query)))
 
     async def astart_ai_workflow(
         self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None
     ) -> str:
         """Async :meth:`start_ai_workflow`."""
-        query = _start_query(workflow_id, inputs, user_data, dispatch_tag)
-        return _task_id_from(await _astart(query, lambda: self._acall("StartAIWorkflow", query)))
+        query = start_query(workflow_id, inputs, user_data, dispatch_tag)
+        return task_id_from_answer(await _astart(query, lambda: self._acall("StartAIWorkflow", query)))
 
     def stop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """StopAIWorkflowTask. ICE documents stopping for real-time (live/RTC) tasks only."""
@@ -193,11 +195,13 @@ class IceHook(BaseHook):
         except IceConfigurationError as exc:
             return False, str(exc)
         except IceApiError as exc:
-            from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES
+            from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES, is_ice_answer
 
             if exc.code.startswith(AUTH_CODE_PREFIXES):
                 return False, f"rejected: {exc.code}: {exc.message}"
-            if exc.status_code is None or exc.retryable:
+            # Only ICE's own "no such task" (or similar) proves the endpoint; a proxy's, gateway's or
+            # redirect's answer does not.
+            if not is_ice_answer(exc) or exc.retryable:
                 return False, f"unreachable: {exc}"
         return True, "credentials/endpoint OK"
 
@@ -230,19 +234,6 @@ class IceHook(BaseHook):
         return widgets
 
 
-def _start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
-    """StartAIWorkflow's parameters, checked and encoded before any call."""
-    query = {"WorkflowId": require_id("workflow_id", workflow_id)}
-    for key, value in (
-        ("Inputs", encode_json_param("inputs", inputs)),
-        ("UserData", encode_json_param("user_data", user_data)),
-        ("DispatchTag", dispatch_tag or None),
-    ):
-        if value is not None:
-            query[key] = value
-    return query
-
-
 def _start(query: dict[str, str], send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     from airflow_provider_ice.client.errors import unsure_start
 
@@ -261,22 +252,14 @@ async def _astart(query: dict[str, str], send: Callable[[], Awaitable[dict[str, 
         raise unsure_start(exc, query) from None
 
 
-def _task_from_body(body: dict[str, Any]) -> IceWorkflowTask:
-    """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths."""
-    from airflow_provider_ice.models import IceWorkflowTask
+def _secrets(config: IceConnectionConfig) -> tuple[str, ...]:
+    """The connection's secrets and the password of the proxy in use (from the extras or the environment)."""
+    from urllib.parse import urlsplit
 
-    task = body.get("WorkflowTask")
-    if not isinstance(task, dict) or not task:
-        raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
-    return IceWorkflowTask.from_api(task)
+    from airflow_provider_ice.client.network import proxy_for
 
-
-def _task_id_from(body: dict[str, Any]) -> str:
-    """StartAIWorkflow's JSON answer -> the new TaskId."""
-    task_id = body.get("TaskId")
-    if not task_id:
-        raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", retryable=False)
-    return str(task_id)
+    proxy_password = urlsplit(proxy_for(config) or "").password
+    return (*config.secrets, proxy_password) if proxy_password else config.secrets
 
 
 async def _amask_secrets(secrets: tuple[str, ...]) -> None:

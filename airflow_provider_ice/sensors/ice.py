@@ -8,6 +8,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensorOperator, PokeReturnValue, conf
 
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.params import require_id, require_positive
 from airflow_provider_ice.waiting import (
@@ -15,10 +16,10 @@ from airflow_provider_ice.waiting import (
     DEFAULT_UNREACHABLE_TIMEOUT,
     TRIGGER_CLASSPATH,
     IceWaitMixin,
+    Outage,
     deferral_timeout,
     make_trigger,
     next_poll_interval,
-    reraise_errors_past_soft_fail,
 )
 
 
@@ -36,8 +37,10 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         keeping detection within max(poke_interval, 10% of the time waited); set it equal to
         ``poke_interval`` (or None) for a fixed rate. Same in every mode.
     :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
-    :param unreachable_timeout: while waiting in the triggerer, end with an error once every poll
-        has failed (ICE unreachable, after the hook's retries) for this many seconds; None: never.
+    :param unreachable_timeout: end with an error once every poll has failed (ICE unreachable, after
+        the hook's retries) for this many seconds; None: never. In every mode a transient error is
+        logged and the next poll tries again; reschedule mode starts each poke afresh, so there only
+        ``timeout`` bounds an outage.
     :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow
         versions with ``StartTriggerArgs``): the trigger writes the XCom contract and ends the task.
 
@@ -77,6 +80,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         self.deferrable = deferrable
         self.max_poll_interval = max_poll_interval
         self.unreachable_timeout = unreachable_timeout
+        self._outage = Outage()
         if start_from_trigger:
             from airflow.triggers.base import StartTriggerArgs
 
@@ -109,7 +113,21 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         )
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
-        task = self.hook.get_workflow_task(self.workflow_task_id)
+        try:
+            task = self.hook.get_workflow_task(self.workflow_task_id)
+        except IceApiError as exc:
+            # As the trigger does: a transient error that outlasted the hook's retries is logged and
+            # the next poke tries again, until ICE has been unreachable for unreachable_timeout.
+            if not exc.retryable:
+                raise
+            self._outage.failed(exc)
+            self.log.warning(
+                "ICE workflow task %s: poll failed after retries (%s); polling on", self.workflow_task_id, exc
+            )
+            if self._outage.exceeds(self.unreachable_timeout):
+                raise self._outage.give_up(self.workflow_task_id) from None
+            return False
+        self._outage = Outage()
         self.log.info("ICE workflow task %s: %s", task.task_id, task.status)
         if not task.is_terminal:
             return False
@@ -125,5 +143,9 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except AirflowSkipException as exc:
-            reraise_errors_past_soft_fail(exc)
+            # soft_fail skips on timeouts and failed tasks, never on bad configuration or API errors:
+            # Airflow's deferred resume turns *any* AirflowException into a skip under soft_fail, poke
+            # mode does not. Re-raising the cause keeps the outcome the same in every mode.
+            if isinstance(exc.__cause__, (IceApiError, IceConfigurationError)):
+                raise exc.__cause__ from None
             raise

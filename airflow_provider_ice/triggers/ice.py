@@ -184,8 +184,10 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                 outage.failed(exc)
                 self.log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, exc)
                 if outage.exceeds(self.unreachable_timeout):
-                    message = f"ICE workflow task {task_id}: gave up, {outage.describe()}."
-                    return dict(error_event(task_id, Outcome.ERROR, message, error_code=exc.code, retryable=True)), None
+                    error = outage.give_up(task_id)
+                    return dict(
+                        error_event(task_id, Outcome.ERROR, error.message, error_code=error.code, retryable=True)
+                    ), None
             else:
                 outage = Outage()
                 self.log.info(

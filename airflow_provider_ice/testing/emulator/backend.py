@@ -87,6 +87,8 @@ class Fault:
     action: str | None = None
     delay: float = 0.0
     retry_after_ms: int = 200
+    #: HTTP status of a ``non_json`` page
+    status: int = 502
 
 
 def _iso(ts: float) -> str:
@@ -134,18 +136,22 @@ class IceBackend:
         action: str | None = None,
         delay: float = 0.0,
         retry_after_ms: int = 200,
+        status: int = 502,
     ) -> None:
         """Make the next ``count`` calls (or a ``rate`` fraction of calls) of ``action`` (any if None) fail.
 
         Kinds: throttling (400 Throttling.User), throttling_retry_after (same with x-acs-retry-after),
         server_error (500 InternalError), unavailable (503 ServiceUnavailable), drop (connection
-        closed without an answer), delay (answer normally after ``delay`` s), non_json (502 HTML page),
+        closed without an answer), delay (answer normally after ``delay`` s), non_json (an HTML page,
+        HTTP ``status``: 502 by default, as a gateway; 403/407/429 as a proxy might answer),
         redirect (302 to another host, as a misconfigured gateway might answer).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {kind!r}")
         with self._lock:
-            self.faults.append(Fault(kind, None if rate is not None else count, rate, action, delay, retry_after_ms))
+            self.faults.append(
+                Fault(kind, None if rate is not None else count, rate, action, delay, retry_after_ms, status)
+            )
 
     def clear_faults(self) -> None:
         with self._lock:

@@ -62,7 +62,8 @@ async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse
     if fault.kind == "redirect":
         return web.Response(status=302, headers={"Location": "https://ice-moved.example.com/"})
     if fault.kind == "non_json":
-        return web.Response(status=502, text="<html><body>502 Bad Gateway</body></html>", content_type="text/html")
+        page = f"<html><body>{fault.status} from a gateway</body></html>"
+        return web.Response(status=fault.status, text=page, content_type="text/html")
     code, status, headers = {
         "throttling": ("Throttling.User", 400, {}),
         "throttling_retry_after": ("Throttling.User", 400, {"x-acs-retry-after": str(fault.retry_after_ms)}),
