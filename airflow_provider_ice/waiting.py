@@ -1,8 +1,6 @@
-"""Waiting on an ICE task, written once for the sensor, the trigger and the start operator.
-
-What an ICE status means (:func:`decide`), the trigger's event, the XCom contract, how often to poll,
-how an outage of ICE is told, and the mixin the sensor and operator share (sync check, deferral,
-resumption, verdict). Cheap to import: DAG files import it through the sensor and operator.
+"""Waiting on an ICE task, written once for the sensor, the trigger and the start operator: what a
+status means (:func:`decide`), the trigger's event, the XCom contract, how often to poll, how an
+outage is told, and the mixin of the sensor and operator (check, deferral, resumption, verdict).
 """
 
 from __future__ import annotations
@@ -116,9 +114,7 @@ def error_event(
     )
 
 
-# ---- the XCom contract -----------------------------------------------------------------------
-# return_value: parsed Outputs; node_results: parsed NodeResults; status: the final ICE status;
-# workflow_task_id: (start operator) the TaskId, pushed as soon as the task exists.
+# ---- the XCom contract: parsed Outputs, parsed NodeResults, final status; the operator's TaskId ----
 
 XCOM_RETURN_VALUE = "return_value"
 XCOM_NODE_RESULTS = "node_results"
@@ -175,7 +171,7 @@ class Outage:
         return 0.0 if self.since is None else time.time() - self.since
 
     def exceeds(self, limit: float | None) -> bool:
-        return limit is not None and self.count > 0 and self.seconds() >= limit
+        return limit is not None and self.since is not None and self.seconds() >= limit
 
     def describe(self) -> str:
         since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since or 0))
@@ -205,8 +201,7 @@ def log_stop(log: Any, workflow_task_id: str, error: Exception | None) -> None:
 
 #: Named, not imported: importing the trigger module (airflow.triggers.base) costs ~10 ms at DAG parse.
 TRIGGER_CLASSPATH = "airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger"
-#: How long Airflow's own deferral timeout waits past the trigger's deadline: the trigger reports a
-#: timeout itself (cleanly, with a message); Airflow's timeout is only the backstop.
+#: Airflow's own deferral timeout waits this long past the trigger's deadline: only a backstop.
 DEFERRAL_GRACE = timedelta(minutes=5)
 
 
@@ -254,6 +249,16 @@ class IceWaitMixin:
             "unreachable_timeout": self.unreachable_timeout,
             **extra,
         }
+
+    def first_check(self, workflow_task_id: str) -> IceWorkflowTask | None:
+        """The check before deferring; None when ICE cannot be reached now (the trigger polls on)."""
+        try:
+            return self.hook.get_workflow_task(workflow_task_id)
+        except IceApiError as exc:
+            if not exc.retryable:
+                raise
+            self.log.warning("ICE workflow task %s: check failed after retries (%s); deferring", workflow_task_id, exc)
+            return None
 
     def finish(self, context: Any, task: IceWorkflowTask) -> Any:
         """Write the XCom contract for a terminal task, then return its Outputs or raise.

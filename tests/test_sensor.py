@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.dagrun import run_dag
+from tests.helpers import use_connection
 
 MODES = ["poke", "reschedule", "deferrable"]
 OUTPUTS = {"video": "oss://bucket/out.mp4", "subtitles": {"en": "oss://bucket/en.srt"}}
@@ -97,6 +100,27 @@ def test_throttling_and_5xx_bursts_mid_wait(emulator, mode):
     assert result.state == "success"
     assert_contract(result, "succeeded")
     assert emulator.backend.calls("GetAIWorkflowTask", task_id) >= 4 + 7
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_outage_that_outlasts_the_hooks_retries_is_ridden_out(emulator, monkeypatch, mode):
+    """One call per poll (max_attempts=1) and three failed polls in a row: every mode polls on."""
+    use_connection(monkeypatch, emulator, max_attempts=1)
+    task_id = start(emulator, running_polls=1)
+    emulator.backend.inject("unavailable", 3, action="GetAIWorkflowTask")
+    result = run(mode, "default", task_id)
+    assert result.state == "success"
+    assert result.try_numbers["wait"] == 1
+    assert_contract(result, "succeeded")
+
+
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])  # reschedule starts each poke afresh: `timeout` bounds it
+def test_an_outage_longer_than_unreachable_timeout_fails_the_sensor(emulator, monkeypatch, mode):
+    use_connection(monkeypatch, emulator, endpoint="127.0.0.1:9", max_attempts=1)
+    started = time.monotonic()
+    result = run(mode, "unreachable", "t-1")
+    assert result.task_states["wait"] == "failed"
+    assert time.monotonic() - started < 30  # long before the 60 s timeout
 
 
 def test_object_fields_and_non_json_strings_reach_xcom_parsed(emulator):

@@ -130,8 +130,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             return
         trigger = make_trigger(**self.wait_trigger_kwargs(task_id, self.poll_interval, self.timeout, stop_on_kill=True))
         if self.deferrable:
-            task = self.hook.get_workflow_task(task_id)
-            if task.is_terminal:
+            task = self.first_check(task_id)
+            if task is not None and task.is_terminal:
                 self._result = self.finish(context, task)
                 return
             self.defer(

@@ -102,10 +102,10 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         # One synchronous check first: an already finished task needs no triggerer round trip.
-        task = self.hook.get_workflow_task(self.workflow_task_id)
-        if task.is_terminal:
+        task = self.first_check(self.workflow_task_id)
+        if task is not None and task.is_terminal:
             return self.finish(context, task)
-        self.log.info("ICE workflow task %s is %s; deferring.", self.workflow_task_id, task.status)
+        self.log.info("ICE workflow task %s is %s; deferring.", self.workflow_task_id, task and task.status)
         self.defer(
             trigger=make_trigger(**self.wait_trigger_kwargs(self.workflow_task_id, self.poke_interval, self.timeout)),
             method_name="execute_complete",

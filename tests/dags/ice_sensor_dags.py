@@ -18,6 +18,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "partial_ok": {"timeout": 60, "accept_partial_success": True},
     "short": {"timeout": 2},
     "short_soft": {"timeout": 2, "soft_fail": True},
+    "unreachable": {"timeout": 60, "unreachable_timeout": 0.5},
 }
 
 
