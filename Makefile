@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit demo e2e bench clean
+.PHONY: venv test lint typecheck unit quick demo e2e bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# The quick loop while iterating: everything but DAG runs, CLI and benchmark smoke runs.
+quick: $(STAMP)
+	$(BIN)/pytest -m "not slow and not e2e"
 
 test: lint typecheck unit
 

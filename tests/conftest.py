@@ -23,6 +23,13 @@ pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]
 logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that run DAGs (they need the metadata DB) are slow; so are modules marked so."""
+    for item in items:
+        if "airflow_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> str:
     """A migrated SQLite metadata DB in the session's AIRFLOW_HOME."""

@@ -12,6 +12,7 @@ import pytest
 
 from airflow_provider_ice.client.transport import sign_request
 from airflow_provider_ice.testing.emulator import IceBackend, IceEmulatorProcess
+from airflow_provider_ice.testing.emulator.protocol import answer
 
 
 def raw_call(emulator, action, query, *, secret=None, tamper=None):
@@ -67,9 +68,9 @@ def test_time_based_lifecycle():
     backend = IceBackend(clock=lambda: now[0])
     backend.add_workflow("wf", running_seconds=60, final_status="failed")
     task_id = backend.add_task("wf")
-    assert backend.handle("GetAIWorkflowTask", {"TaskId": task_id})["WorkflowTask"]["Status"] == "running"
+    assert answer(backend, "GetAIWorkflowTask", {"TaskId": task_id})["WorkflowTask"]["Status"] == "running"
     now[0] += 61
-    task = backend.handle("GetAIWorkflowTask", {"TaskId": task_id})["WorkflowTask"]
+    task = answer(backend, "GetAIWorkflowTask", {"TaskId": task_id})["WorkflowTask"]
     assert (task["Status"], task["Outputs"]) == ("failed", "")
 
 

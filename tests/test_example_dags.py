@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "example_dags")
 
 

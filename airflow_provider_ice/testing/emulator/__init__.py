@@ -4,7 +4,8 @@ Protocol (:mod:`.protocol`, :mod:`.signature`) and backend (:mod:`.backend`) are
 moto. Start it with :class:`IceEmulator` (in-process) or :class:`IceEmulatorProcess`.
 """
 
-from airflow_provider_ice.testing.emulator.backend import FAULT_KINDS, IceBackend, WorkflowTemplate
+from airflow_provider_ice.testing.emulator.backend import IceBackend, WorkflowTemplate
+from airflow_provider_ice.testing.emulator.protocol import FAULT_KINDS
 from airflow_provider_ice.testing.emulator.server import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,

@@ -1,8 +1,8 @@
-"""The emulator's backend: workflow templates, task state machines, fault injection, call counters.
+"""The emulator's backend: workflow templates, task lifecycles, scheduled faults, call counters.
 
-No HTTP here; :mod:`.protocol` turns requests into calls on :class:`IceBackend` and its
-:class:`ApiError` into Alibaba Cloud error responses. Thread-safe: tests mutate it from their own
-thread while the server thread serves requests.
+State only: no HTTP and no answer formats. :mod:`.protocol` parses requests, calls the actions here
+(which return the task or raise :class:`ApiError`, the service's refusal), formats every answer and
+owns the fault kinds. Thread-safe: tests mutate it from their own thread while the server serves.
 """
 
 from __future__ import annotations
@@ -14,22 +14,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 RUNNING = "running"
 FINAL_STATUSES = ("succeeded", "partial-succeeded", "failed", "stopped")
-FAULT_KINDS = (
-    "throttling",
-    "throttling_retry_after",
-    "server_error",
-    "unavailable",
-    "drop",
-    "delay",
-    "non_json",
-    "redirect",
-)
 
 
 class ApiError(Exception):
@@ -91,16 +80,6 @@ class Fault:
     status: int = 502
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _as_json_text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
 class IceBackend:
     """State behind the emulated StartAIWorkflow / GetAIWorkflowTask / StopAIWorkflowTask."""
 
@@ -146,8 +125,10 @@ class IceBackend:
         HTTP ``status``: 502 by default, as a gateway; 403/407/429 as a proxy might answer),
         redirect (302 to another host, as a misconfigured gateway might answer).
         """
+        from airflow_provider_ice.testing.emulator.protocol import FAULT_KINDS  # the protocol answers them
+
         if kind not in FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {kind!r}")
+            raise ValueError(f"fault kind must be one of {sorted(FAULT_KINDS)}, got {kind!r}")
         with self._lock:
             self.faults.append(
                 Fault(kind, None if rate is not None else count, rate, action, delay, retry_after_ms, status)
@@ -209,17 +190,6 @@ class IceBackend:
                     return fault
             return None
 
-    def handle(self, action: str, params: dict[str, str]) -> dict[str, Any]:
-        handler = {
-            "StartAIWorkflow": self._start,
-            "GetAIWorkflowTask": self._get,
-            "StopAIWorkflowTask": self._stop,
-        }.get(action)
-        if handler is None:
-            raise ApiError(404, "InvalidAction.NotFound", f"Specified api {action!r} is not found.")
-        with self._lock:
-            return handler(params)
-
     @staticmethod
     def _required(params: dict[str, str], name: str) -> str:
         value = params.get(name, "")
@@ -234,7 +204,10 @@ class IceBackend:
             raise ApiError(404, "InvalidParameter.TaskNotFound", f"The specified TaskId {task_id} does not exist.")
         return task
 
-    def _start(self, params: dict[str, str]) -> dict[str, Any]:
+    # ---- the actions (called by the protocol layer): state changes, or the service's refusal --------
+
+    def start(self, params: dict[str, str]) -> EmulatedTask:
+        """StartAIWorkflow."""
         workflow_id = self._required(params, "WorkflowId")
         if workflow_id not in self.workflows:
             raise ApiError(404, "InvalidParameter.WorkflowNotFound", f"The workflow {workflow_id} does not exist.")
@@ -244,8 +217,8 @@ class IceBackend:
                 json.loads(inputs)
             except ValueError:
                 raise ApiError(400, "InvalidParameter.Inputs", "Inputs is not valid JSON.") from None
-        task_id = self.add_task(workflow_id, inputs=inputs, user_data=params.get("UserData"))
-        return {"TaskId": task_id}
+        with self._lock:
+            return self.tasks[self.add_task(workflow_id, inputs=inputs, user_data=params.get("UserData"))]
 
     def _advance(self, task: EmulatedTask) -> None:
         if task.status != RUNNING:
@@ -257,47 +230,24 @@ class IceBackend:
             return
         task.status, task.finished = wf.final_status, now
 
-    def _get(self, params: dict[str, str]) -> dict[str, Any]:
-        task = self._task(params)
-        self._advance(task)
-        wf = task.workflow
-        done = task.status != RUNNING
-        encode = (lambda v: v) if wf.fields_as_objects else _as_json_text
-        return {
-            "WorkflowTask": {
-                "TaskId": task.task_id,
-                "Status": task.status,
-                "Inputs": _as_json_text(task.inputs),
-                "Outputs": encode(wf.outputs) if done else "",
-                "NodeResults": encode(wf.node_results) if done else "",
-                "UserData": encode(task.user_data) if wf.fields_as_objects else _as_json_text(task.user_data),
-                "CreateTime": _iso(task.created),
-                "FinishTime": _iso(task.finished) if task.finished else "",
-                "Version": "1",
-                "Workflow": {
-                    "WorkflowId": wf.workflow_id,
-                    "Name": wf.name,
-                    "Status": "Active",
-                    "Type": wf.type,
-                    "Version": "1",
-                    "Graph": _as_json_text(wf.graph),
-                    "CreateTime": _iso(task.created),
-                    "ModifiedTime": _iso(task.created),
-                },
-            }
-        }
+    def get(self, params: dict[str, str]) -> EmulatedTask:
+        """GetAIWorkflowTask: the task, one poll further along its lifecycle."""
+        with self._lock:
+            task = self._task(params)
+            self._advance(task)
+            return task
 
-    def _stop(self, params: dict[str, str]) -> dict[str, Any]:
-        task = self._task(params)
-        if not task.workflow.stoppable:
-            raise ApiError(400, "InvalidParameter.TaskType", "Only real-time (live/RTC) workflow tasks can be stopped.")
-        if task.status == RUNNING:
-            task.status, task.finished = "stopped", self._clock()
-        return {"TaskId": task.task_id}
+    def stop(self, params: dict[str, str]) -> EmulatedTask:
+        """StopAIWorkflowTask."""
+        with self._lock:
+            task = self._task(params)
+            if not task.workflow.stoppable:
+                raise ApiError(
+                    400, "InvalidParameter.TaskType", "Only real-time (live/RTC) workflow tasks can be stopped."
+                )
+            if task.status == RUNNING:
+                task.status, task.finished = "stopped", self._clock()
+            return task
 
 
-def template_dict(template: WorkflowTemplate) -> dict[str, Any]:
-    return asdict(template)
-
-
-__all__ = ["FAULT_KINDS", "ApiError", "EmulatedTask", "Fault", "IceBackend", "WorkflowTemplate"]
+__all__ = ["ApiError", "EmulatedTask", "Fault", "IceBackend", "WorkflowTemplate"]

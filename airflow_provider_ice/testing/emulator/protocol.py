@@ -13,13 +13,14 @@ import asyncio
 import json
 import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from airflow_provider_ice.testing.emulator import signature
-from airflow_provider_ice.testing.emulator.backend import ApiError, Fault, IceBackend
+from airflow_provider_ice.testing.emulator.backend import RUNNING, ApiError, EmulatedTask, Fault, IceBackend
 
 API_VERSION = "2020-11-09"
 BACKEND_KEY = web.AppKey("backend", IceBackend)
@@ -50,6 +51,18 @@ def error_response(request: web.Request, error: ApiError | signature.SignatureEr
     )
 
 
+# ---- faults: each kind and how the service (or what stands in front of it) answers ------------
+
+#: kind -> (Code, HTTP status, extra headers) for the faults answered as Alibaba Cloud errors
+_ERROR_FAULTS = {
+    "throttling": ("Throttling.User", 400, False),
+    "throttling_retry_after": ("Throttling.User", 400, True),
+    "server_error": ("InternalError", 500, False),
+    "unavailable": ("ServiceUnavailable", 503, False),
+}
+FAULT_KINDS = frozenset({*_ERROR_FAULTS, "drop", "delay", "non_json", "redirect"})
+
+
 async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse | None:
     """Answer as the fault says; None means "carry on normally" (after a delay)."""
     if fault.kind == "delay":
@@ -64,13 +77,64 @@ async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse
     if fault.kind == "non_json":
         page = f"<html><body>{fault.status} from a gateway</body></html>"
         return web.Response(status=fault.status, text=page, content_type="text/html")
-    code, status, headers = {
-        "throttling": ("Throttling.User", 400, {}),
-        "throttling_retry_after": ("Throttling.User", 400, {"x-acs-retry-after": str(fault.retry_after_ms)}),
-        "server_error": ("InternalError", 500, {}),
-        "unavailable": ("ServiceUnavailable", 503, {}),
-    }[fault.kind]
+    code, status, retry_after = _ERROR_FAULTS[fault.kind]
+    headers = {"x-acs-retry-after": str(fault.retry_after_ms)} if retry_after else {}
     raise ApiError(status, code, f"Injected fault: {fault.kind}", headers)
+
+
+# ---- answers ---------------------------------------------------------------------------------
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _as_json_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def task_answer(task: EmulatedTask) -> dict[str, Any]:
+    """GetAIWorkflowTask's body: JSON fields as strings (the schema), or as objects when the
+    workflow asks for it (the documentation's sample response)."""
+    wf = task.workflow
+    done = task.status != RUNNING
+    encode = (lambda v: v) if wf.fields_as_objects else _as_json_text
+    return {
+        "WorkflowTask": {
+            "TaskId": task.task_id,
+            "Status": task.status,
+            "Inputs": _as_json_text(task.inputs),
+            "Outputs": encode(wf.outputs) if done else "",
+            "NodeResults": encode(wf.node_results) if done else "",
+            "UserData": encode(task.user_data),
+            "CreateTime": _iso(task.created),
+            "FinishTime": _iso(task.finished) if task.finished else "",
+            "Version": "1",
+            "Workflow": {
+                "WorkflowId": wf.workflow_id,
+                "Name": wf.name,
+                "Status": "Active",
+                "Type": wf.type,
+                "Version": "1",
+                "Graph": _as_json_text(wf.graph),
+                "CreateTime": _iso(task.created),
+                "ModifiedTime": _iso(task.created),
+            },
+        }
+    }
+
+
+def answer(backend: IceBackend, action: str, params: dict[str, str]) -> dict[str, Any]:
+    """Run ``action`` on the backend and format its answer (ApiError for a refusal)."""
+    if action == "StartAIWorkflow":
+        return {"TaskId": backend.start(params).task_id}
+    if action == "GetAIWorkflowTask":
+        return task_answer(backend.get(params))
+    if action == "StopAIWorkflowTask":
+        return {"TaskId": backend.stop(params).task_id}
+    raise ApiError(404, "InvalidAction.NotFound", f"Specified api {action!r} is not found.")
 
 
 async def handle_rpc(request: web.Request) -> web.StreamResponse:
@@ -92,7 +156,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
             response = await _apply_fault(request, fault)
             if response is not None:
                 return response
-        result = backend.handle(action, params)
+        result = answer(backend, action, params)
     except (ApiError, signature.SignatureError) as error:
         return error_response(request, error, request_id)
     return _json(200, {"RequestId": request_id, **result})
