@@ -10,7 +10,7 @@ import sys
 import tempfile
 import threading
 import urllib.request
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -24,7 +24,26 @@ DEFAULT_REGION = "cn-shanghai"
 
 
 class _Endpoint:
-    """What a client needs to reach a running emulator."""
+    """What a client needs to reach a running emulator; a context manager around start/stop."""
+
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _drop_tmp(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
     host: str
     port: int
@@ -139,15 +158,7 @@ class IceEmulator(_Endpoint):
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(30)
         self._loop = self._thread = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> IceEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._drop_tmp()
 
 
 class IceEmulatorProcess(_Endpoint):
@@ -198,15 +209,7 @@ class IceEmulatorProcess(_Endpoint):
             if self._proc.stdout:
                 self._proc.stdout.close()
             self._proc = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> IceEmulatorProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self._drop_tmp()
 
     def _control(self, what: str, payload: dict[str, Any] | None = None, method: str = "POST") -> Any:
         import ssl
