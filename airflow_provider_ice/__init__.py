@@ -5,4 +5,6 @@ from __future__ import annotations
 from airflow_provider_ice.get_provider_info import get_provider_info
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "get_provider_info"]
+#: The default ``alibaba_cloud_ice`` connection id of the hook, sensor, trigger and operator.
+DEFAULT_CONN_ID = "ice_default"
+__all__ = ["DEFAULT_CONN_ID", "__version__", "get_provider_info"]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseHook
 
+from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.models import task_from_answer, task_id_from_answer
 from airflow_provider_ice.params import require_id, start_query
@@ -41,7 +42,7 @@ class IceHook(BaseHook):
     """
 
     conn_name_attr = "ice_conn_id"
-    default_conn_name = "ice_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "alibaba_cloud_ice"
     hook_name = "Alibaba Cloud ICE"
 

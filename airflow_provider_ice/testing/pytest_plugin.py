@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator import IceEmulator
 
 
@@ -51,4 +52,4 @@ def ice_connection(ice_emulator: IceEmulator, monkeypatch: pytest.MonkeyPatch) -
         "AIRFLOW_CONN_ICE_DEFAULT",
         ice_emulator.connection_uri(retry_base_delay=0.01, retry_max_delay=0.05),
     )
-    return "ice_default"
+    return DEFAULT_CONN_ID

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.params import require_positive
 from airflow_provider_ice.waiting import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT, next_poll_interval
@@ -21,9 +22,8 @@ if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
     from airflow_provider_ice.models import IceWorkflowTask
 
-# The hook, outcome rules and XCom contract load when a trigger first runs, not when the
+# The hook and the client stack load when a trigger first runs, not when the
 # triggerer (or a DAG file) imports this module.
-DEFAULT_CONN_ID = "ice_default"
 
 #: Upper bound (seconds) of the random delay before a trigger's first poll.
 FIRST_POLL_SPREAD = 5.0
