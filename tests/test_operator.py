@@ -93,8 +93,9 @@ def test_partial_success_accepted(emulator):
 def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch):
     use_connection(monkeypatch, emulator, max_attempts=1)
     workflow(emulator)
-    # The first try dies on its first status check, after StartAIWorkflow succeeded.
-    emulator.backend.inject("unavailable", 1, action="GetAIWorkflowTask")
+    # The first try dies on its first status check, after StartAIWorkflow succeeded (a permanent
+    # error: a transient one would be ridden out by deferring).
+    emulator.backend.inject("non_json", 1, action="GetAIWorkflowTask", status=403)
     result = run_dag("ice_operator_dags.py", "ice_start_deferrable")
     assert result.state == "success"
     assert result.try_numbers["start"] == 2
