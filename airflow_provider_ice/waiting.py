@@ -135,12 +135,9 @@ def push_task_results(context: Any, task: IceWorkflowTask, *, include_return_val
             ti.xcom_push(key=key, value=value)
 
 
-# ---- polling ---------------------------------------------------------------------------------
+# ---- polling (ICE tasks run for minutes to hours: a ten-minute cap keeps long waits cheap) -----
 
-#: Default cap: ICE media tasks run for minutes to hours; ten minutes keeps long waits cheap.
-DEFAULT_MAX_POLL_INTERVAL = 600.0
-#: Default ``unreachable_timeout``: a wait whose polls have all failed for an hour ends with an error.
-DEFAULT_UNREACHABLE_TIMEOUT = 3600.0
+DEFAULT_POLL_INTERVAL, DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT = 30.0, 600.0, 3600.0
 
 
 def next_poll_interval(elapsed: float, poll_interval: float, max_poll_interval: float | None) -> float:

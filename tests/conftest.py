@@ -24,9 +24,9 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that run DAGs (they need the metadata DB) are slow; so are modules marked so."""
+    """Tests that run DAGs (they need the metadata DB) and e2e tests are slow; so are modules marked so."""
     for item in items:
-        if "airflow_db" in getattr(item, "fixturenames", ()):
+        if "airflow_db" in getattr(item, "fixturenames", ()) or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
 
 

@@ -46,6 +46,8 @@ KNOWN_EXTRAS = frozenset(
         "no_proxy",
     }
 )
+#: The name the provider gives itself to ICE: User-Agent on both paths, the RAM role session name.
+CLIENT_NAME = "airflow-provider-ice"
 _REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from airflow_provider_ice.client.config import IceConnectionConfig
+from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
 
 _CREDENTIALS: dict[tuple[Any, ...], Any] = {}
 _CREDENTIALS_LOCK = threading.Lock()
@@ -37,7 +37,7 @@ def _new_credential(config: IceConnectionConfig) -> Any:
             access_key_secret=config.access_key_secret,
             security_token=config.security_token,
             role_arn=config.role_arn,
-            role_session_name=config.role_session_name or "airflow-provider-ice",
+            role_session_name=config.role_session_name or CLIENT_NAME,
             role_name=config.role_name,
             oidc_provider_arn=config.oidc_provider_arn,
             oidc_token_file_path=config.oidc_token_file_path,

@@ -13,7 +13,7 @@ from alibabacloud_ice20201109.client import Client as IceClient
 from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.runtime import RuntimeOptions
 
-from airflow_provider_ice.client.config import IceConnectionConfig
+from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
 from airflow_provider_ice.client.errors import error_from_credentials, error_from_sdk
 from airflow_provider_ice.client.network import proxy_for, route_sdk_session, sdk_proxy_settings
 from airflow_provider_ice.exceptions import IceApiError
@@ -44,7 +44,7 @@ class SdkCaller:
                 connect_timeout=int(config.connect_timeout * 1000),
                 read_timeout=int(config.read_timeout * 1000),
                 ca=config.verify if isinstance(config.verify, str) else None,
-                user_agent="airflow-provider-ice",
+                user_agent=CLIENT_NAME,
                 **sdk_proxy_settings(config),
             )
         )
@@ -60,8 +60,11 @@ class SdkCaller:
             self._credential.get_credential()
         except Exception as exc:
             raise error_from_credentials(exc, action, self._config.credential_type) from None
+        request = request_model().from_map(query)
+        if set(request.to_map()) != set(query):  # from_map drops what the model does not know
+            raise ValueError(f"{action}: the SDK's request model has no {sorted(set(query) - set(request.to_map()))}")
         try:
-            response = getattr(self.client, method)(request_model().from_map(query), self._runtime)
+            response = getattr(self.client, method)(request, self._runtime)
         except IceApiError:
             raise
         except Exception as exc:

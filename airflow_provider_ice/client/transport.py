@@ -20,7 +20,7 @@ import aiohttp
 from alibabacloud_tea_openapi.utils import Utils
 from yarl import URL
 
-from airflow_provider_ice.client.config import IceConnectionConfig
+from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
 from airflow_provider_ice.client.errors import (
     error_from_credentials,
     error_from_response,
@@ -32,7 +32,7 @@ from airflow_provider_ice.client.network import cached_ssl_context, proxy_for, s
 API_VERSION = "2020-11-09"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
 _EMPTY_PAYLOAD_HASH = Utils.hash(b"", SIGNATURE_ALGORITHM).hex()
-USER_AGENT = Utils.get_user_agent("airflow-provider-ice")
+USER_AGENT = Utils.get_user_agent(CLIENT_NAME)
 #: Bounded: a thousand triggers need a few dozen keep-alive connections, not a thousand TLS
 #: handshakes (CPU on the event loop) and socket buffers (memory).
 POOL_CONNECTIONS = 32

@@ -168,14 +168,14 @@ class IceHook(BaseHook):
         Never sent twice when ICE may have run it: the error then says so (see ``may_have_run``).
         """
         query = start_query(workflow_id, inputs, user_data, dispatch_tag)
-        return task_id_from_answer(_start(query, lambda: self._call("StartAIWorkflow", query)))
+        return _start(query, lambda: task_id_from_answer(self._call("StartAIWorkflow", query)))
 
     async def astart_ai_workflow(
         self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None
     ) -> str:
         """Async :meth:`start_ai_workflow`."""
         query = start_query(workflow_id, inputs, user_data, dispatch_tag)
-        return task_id_from_answer(await _astart(query, lambda: self._acall("StartAIWorkflow", query)))
+        return await _astart(query, lambda: _answered_task_id(self._acall("StartAIWorkflow", query)))
 
     def stop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """StopAIWorkflowTask. ICE documents stopping for real-time (live/RTC) tasks only."""
@@ -235,7 +235,11 @@ class IceHook(BaseHook):
         return widgets
 
 
-def _start(query: dict[str, str], send: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+async def _answered_task_id(answer: Awaitable[dict[str, Any]]) -> str:
+    return task_id_from_answer(await answer)
+
+
+def _start(query: dict[str, str], send: Callable[[], str]) -> str:
     from airflow_provider_ice.client.errors import unsure_start
 
     try:
@@ -244,7 +248,7 @@ def _start(query: dict[str, str], send: Callable[[], dict[str, Any]]) -> dict[st
         raise unsure_start(exc, query) from None
 
 
-async def _astart(query: dict[str, str], send: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+async def _astart(query: dict[str, str], send: Callable[[], Awaitable[str]]) -> str:
     from airflow_provider_ice.client.errors import unsure_start
 
     try:

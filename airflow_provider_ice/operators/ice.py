@@ -8,11 +8,12 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, ResumableJobMixin, conf
 
-from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.params import require_positive
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
     DEFAULT_UNREACHABLE_TIMEOUT,
     XCOM_WORKFLOW_TASK_ID,
     IceWaitMixin,
@@ -61,7 +62,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         dispatch_tag: str | None = None,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_poll_interval: float | None = DEFAULT_MAX_POLL_INTERVAL,
         timeout: float | None = None,
         accept_partial_success: bool = False,
@@ -171,7 +172,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             return
         try:
             self.hook.stop_ai_workflow_task(self.workflow_task_id)
-        except IceApiError as exc:
+        except (IceApiError, IceConfigurationError) as exc:
             log_stop(self.log, self.workflow_task_id, exc)
         else:
             log_stop(self.log, self.workflow_task_id, None)

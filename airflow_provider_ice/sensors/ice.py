@@ -13,6 +13,7 @@ from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.params import require_id, require_positive
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
     DEFAULT_UNREACHABLE_TIMEOUT,
     TRIGGER_CLASSPATH,
     IceWaitMixin,
@@ -61,7 +62,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         region_id: str | None = None,
         accept_partial_success: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poke_interval: float = 30.0,
+        poke_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float = timedelta(days=7).total_seconds(),
         max_poll_interval: float | None = DEFAULT_MAX_POLL_INTERVAL,
         start_from_trigger: bool = False,
@@ -105,7 +106,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         task = self.first_check(self.workflow_task_id)
         if task is not None and task.is_terminal:
             return self.finish(context, task)
-        self.log.info("ICE workflow task %s is %s; deferring.", self.workflow_task_id, task and task.status)
+        if task is not None:
+            self.log.info("ICE workflow task %s is %s; deferring.", self.workflow_task_id, task.status)
         self.defer(
             trigger=make_trigger(**self.wait_trigger_kwargs(self.workflow_task_id, self.poke_interval, self.timeout)),
             method_name="execute_complete",

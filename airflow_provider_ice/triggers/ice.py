@@ -16,7 +16,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.params import require_positive
-from airflow_provider_ice.waiting import DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT, next_poll_interval
+from airflow_provider_ice.waiting import (
+    DEFAULT_MAX_POLL_INTERVAL,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_UNREACHABLE_TIMEOUT,
+    next_poll_interval,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
@@ -37,7 +42,8 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param region_id: overrides the connection's ``region_id``.
     :param poll_interval: seconds between polls at first.
     :param max_poll_interval: the interval grows with the time waited up to this (see
-        :mod:`airflow_provider_ice.polling`); equal to ``poll_interval`` (or None) polls at a fixed rate.
+        :func:`airflow_provider_ice.waiting.next_poll_interval`); equal to ``poll_interval`` (or None)
+        polls at a fixed rate.
     :param timeout: seconds from now after which a ``timeout`` event ends the wait (None: no limit).
     :param accept_partial_success: whether ``partial-succeeded`` is a ``success`` event.
     :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
@@ -67,7 +73,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         workflow_task_id: str,
         ice_conn_id: str = DEFAULT_CONN_ID,
         region_id: str | None = None,
-        poll_interval: float = 30.0,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
         timeout: float | None = None,
         accept_partial_success: bool = False,
         max_poll_interval: float | None = DEFAULT_MAX_POLL_INTERVAL,

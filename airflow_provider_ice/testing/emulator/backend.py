@@ -1,12 +1,14 @@
 """The emulator's backend: workflow templates, task lifecycles, scheduled faults, call counters.
 
-State only: no HTTP and no answer formats. :mod:`.protocol` parses requests, calls the actions here
-(which return the task or raise :class:`ApiError`, the service's refusal), formats every answer and
-owns the fault kinds. Thread-safe: tests mutate it from their own thread while the server serves.
+State only, no answer formats: :mod:`.protocol` parses requests, calls the actions here (which
+return a snapshot of the task or raise :class:`ApiError`, the service's refusal by Code, Message
+and status), formats every answer and owns the fault kinds. Thread-safe: tests mutate it from their
+own thread while the server serves.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import threading
@@ -218,7 +220,7 @@ class IceBackend:
             except ValueError:
                 raise ApiError(400, "InvalidParameter.Inputs", "Inputs is not valid JSON.") from None
         with self._lock:
-            return self.tasks[self.add_task(workflow_id, inputs=inputs, user_data=params.get("UserData"))]
+            return copy.copy(self.tasks[self.add_task(workflow_id, inputs=inputs, user_data=params.get("UserData"))])
 
     def _advance(self, task: EmulatedTask) -> None:
         if task.status != RUNNING:
@@ -235,7 +237,7 @@ class IceBackend:
         with self._lock:
             task = self._task(params)
             self._advance(task)
-            return task
+            return copy.copy(task)  # a snapshot: the protocol formats it outside the lock
 
     def stop(self, params: dict[str, str]) -> EmulatedTask:
         """StopAIWorkflowTask."""
@@ -247,7 +249,7 @@ class IceBackend:
                 )
             if task.status == RUNNING:
                 task.status, task.finished = "stopped", self._clock()
-            return task
+            return copy.copy(task)
 
 
 __all__ = ["ApiError", "EmulatedTask", "Fault", "IceBackend", "WorkflowTemplate"]
