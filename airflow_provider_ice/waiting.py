@@ -152,17 +152,16 @@ def next_poll_interval(elapsed: float, poll_interval: float, max_poll_interval: 
 
 
 class Outage:
-    """Polls that failed in a row (after the hook's retries): since when, how many, the last error."""
+    """Polls that failed in a row (after the hook's retries): since when, how many, the last error.
+    Its ``vars()`` are plain JSON, to be kept where a wait outlives its process."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.since: float | None = None
-        self.last: IceApiError | None = None
+    def __init__(self, count: int = 0, since: float | None = None, code: str = "", last: str = "") -> None:
+        self.count, self.since, self.code, self.last = count, since, code, last
 
     def failed(self, error: IceApiError) -> None:
         self.count += 1
         self.since = self.since or time.time()
-        self.last = error
+        self.code, self.last = error.code, str(error)
 
     def seconds(self) -> float:
         return 0.0 if self.since is None else time.time() - self.since
@@ -179,8 +178,8 @@ class Outage:
 
     def give_up(self, workflow_task_id: str) -> IceApiError:
         """The error that ends a wait once the outage exceeded ``unreachable_timeout``."""
-        code = self.last.code if self.last else "Unreachable"
-        return IceApiError(code, f"ICE workflow task {workflow_task_id}: gave up, {self.describe()}", retryable=True)
+        message = f"ICE workflow task {workflow_task_id}: gave up, {self.describe()}"
+        return IceApiError(self.code or "Unreachable", message, retryable=True)
 
 
 def log_stop(log: Any, workflow_task_id: str, error: Exception | None) -> None:

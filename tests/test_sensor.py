@@ -114,13 +114,23 @@ def test_an_outage_that_outlasts_the_hooks_retries_is_ridden_out(emulator, monke
     assert_contract(result, "succeeded")
 
 
-@pytest.mark.parametrize("mode", ["poke", "deferrable"])  # reschedule starts each poke afresh: `timeout` bounds it
+@pytest.mark.parametrize("mode", MODES)
 def test_an_outage_longer_than_unreachable_timeout_fails_the_sensor(emulator, monkeypatch, mode):
+    if mode == "reschedule" and not _has_task_state_store():
+        pytest.skip("reschedule mode keeps an outage in the task state store, which needs Airflow >= 3.3")
     use_connection(monkeypatch, emulator, endpoint="127.0.0.1:9", max_attempts=1)
     started = time.monotonic()
     result = run(mode, "unreachable", "t-1")
     assert result.task_states["wait"] == "failed"
     assert time.monotonic() - started < 30  # long before the 60 s timeout
+
+
+def _has_task_state_store() -> bool:
+    try:
+        from airflow.sdk.execution_time.context import TaskStateStoreAccessor  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def test_object_fields_and_non_json_strings_reach_xcom_parsed(emulator):

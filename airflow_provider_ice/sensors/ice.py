@@ -23,6 +23,9 @@ from airflow_provider_ice.waiting import (
     next_poll_interval,
 )
 
+#: Task state store key of an outage that spans reschedules.
+_OUTAGE_KEY = "ice_unreachable"
+
 
 class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
     """Wait until an ICE AI workflow task is terminal; push its Outputs and NodeResults to XCom.
@@ -40,8 +43,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
     :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
     :param unreachable_timeout: end with an error once every poll has failed (ICE unreachable, after
         the hook's retries) for this many seconds; None: never. In every mode a transient error is
-        logged and the next poll tries again; reschedule mode starts each poke afresh, so there only
-        ``timeout`` bounds an outage.
+        logged and the next poll tries again. Reschedule mode keeps the outage in the task state
+        store (Airflow >= 3.3); below, each poke starts afresh and only ``timeout`` bounds it.
     :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow
         versions with ``StartTriggerArgs``): the trigger writes the XCom contract and ends the task.
 
@@ -115,6 +118,11 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         )
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
+        # Reschedule mode runs each poke in a new process: the outage is kept in the task state
+        # store (Airflow >= 3.3), which lasts across reschedules; poke mode keeps it on the instance.
+        store = context.get("task_state_store") if self.reschedule else None
+        if store is not None:
+            self._outage = Outage(**(store.get(_OUTAGE_KEY) or {}))
         try:
             task = self.hook.get_workflow_task(self.workflow_task_id)
         except IceApiError as exc:
@@ -123,12 +131,16 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             if not exc.retryable:
                 raise
             self._outage.failed(exc)
+            if store is not None:
+                store.set(_OUTAGE_KEY, vars(self._outage))
             self.log.warning(
                 "ICE workflow task %s: poll failed after retries (%s); polling on", self.workflow_task_id, exc
             )
             if self._outage.exceeds(self.unreachable_timeout):
                 raise self._outage.give_up(self.workflow_task_id) from None
             return False
+        if store is not None and self._outage.count:
+            store.set(_OUTAGE_KEY, {})  # the store holds no None
         self._outage = Outage()
         self.log.info("ICE workflow task %s: %s", task.task_id, task.status)
         if not task.is_terminal:
