@@ -57,12 +57,18 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 }
 
 
+def _version() -> str:
+    from airflow_provider_ice import __version__
+
+    return __version__
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-ice",
         "name": "Alibaba Cloud ICE",
         "description": "Alibaba Cloud Intelligent Media Services (ICE) AI workflows.",
-        "versions": ["0.1.0"],
+        "versions": [_version()],
         "integrations": [
             {
                 "integration-name": "Alibaba Cloud ICE",
