@@ -1,4 +1,4 @@
-"""Start and stop a real Airflow deployment on 127.0.0.1: PostgreSQL (SQLite if absent), api-server,
+"""Start and stop a real Airflow deployment on 127.0.0.1: PostgreSQL (never SQLite), api-server,
 scheduler (LocalExecutor), dag-processor and triggerer. Every process is ours and is stopped."""
 
 from __future__ import annotations
@@ -74,12 +74,15 @@ class AirflowStack:
         self.port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.postgres: Postgres | None = None
+        # Never SQLite: a green run must prove the real metadata database was used.
         try:
             self.postgres = Postgres()
             db_url = self.postgres.start()
-        except (FileNotFoundError, subprocess.CalledProcessError):
-            self.postgres = None
-            db_url = f"sqlite:///{home}/airflow.db"
+        except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+            raise RuntimeError(
+                f"PostgreSQL could not be started ({exc}); the e2e suite does not fall back to SQLite. "
+                "Install Debian's postgresql (.ci/run does so when the binaries are missing)."
+            ) from exc
         self.db_url = db_url
         self.env = {
             **os.environ,
