@@ -139,7 +139,7 @@ def error_from_sdk(exc: BaseException, action: str, address: str, proxy: str | N
     from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
     ours = next((e for e in _chain(exc) if isinstance(e, IceApiError)), None)
-    if ours is not None:  # raised inside the SDK's call by network.SdkSessionAdapter
+    if ours is not None:  # raised inside the SDK's call by sdk.SdkSessionAdapter
         return ours
     if isinstance(exc, AlibabaCloudException):
         data = exc.data if isinstance(exc.data, dict) else {}
