@@ -6,7 +6,6 @@ answer's JSON, so the hook handles both paths alike. Imported on first use: the 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from alibabacloud_ice20201109 import models
@@ -16,9 +15,9 @@ from darabonba.runtime import RuntimeOptions
 from requests.adapters import BaseAdapter
 
 from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
-from airflow_provider_ice.client.errors import error_from_credentials, error_from_sdk
+from airflow_provider_ice.client.errors import error_from_credentials, error_from_response, error_from_sdk
 from airflow_provider_ice.client.network import proxy_for
-from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.exceptions import INVALID_RESPONSE, REDIRECT, IceApiError
 
 #: action -> (request model, client method)
 _ACTIONS = {
@@ -128,20 +127,14 @@ class SdkSessionAdapter(BaseAdapter):
         if (proxies or {}).get("no_proxy") == "*":
             proxies = {}
         response = self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        if response.is_redirect or (response.status_code >= 400 and not _is_json(response.content)):
-            from airflow_provider_ice.client.errors import error_from_response
-
-            action = request.headers.get("x-acs-action", "request")
-            raise error_from_response(action, response.status_code, response.headers, response.content)
+        if response.is_redirect or response.status_code >= 400:
+            # An ICE error body is the SDK's to read; a redirect or a non-JSON page is read here.
+            error = error_from_response(
+                request.headers.get("x-acs-action", "request"), response.status_code, response.headers, response.content
+            )
+            if error.code in (REDIRECT, INVALID_RESPONSE):
+                raise error
         return response
 
     def close(self) -> None:
         self.inner.close()
-
-
-def _is_json(body: bytes) -> bool:
-    try:
-        json.loads(body)
-    except ValueError:
-        return False
-    return True
