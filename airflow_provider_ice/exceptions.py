@@ -98,4 +98,19 @@ def _rebuild(
 
 
 class IceConfigurationError(AirflowException):
-    """A connection field or operator argument is missing or invalid; the message says which and how to fix it."""
+    """A connection field or operator argument is missing or invalid; the message says which and how to fix it.
+
+    :param detail: the message without the connection id (what the connection form's Test shows,
+        where the id is Airflow's throwaway one); defaults to the message.
+    """
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (_rebuild_configuration_error, (str(self), self.detail))
+
+
+def _rebuild_configuration_error(message: str, detail: str) -> IceConfigurationError:
+    return IceConfigurationError(message, detail=detail)

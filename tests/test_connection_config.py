@@ -52,36 +52,60 @@ def test_no_keys_means_the_default_chain():
 @pytest.mark.parametrize(
     ("extras", "login", "password", "field", "fix"),
     [
-        ({}, AK, SK, "region_id", "cn-shanghai"),
-        ({"region_id": "Shanghai!"}, AK, SK, "region_id", "cn-shanghai"),
-        ({"region_id": "cn-shanghai", "protocol": "ftp"}, AK, SK, "'protocol'", "https"),
-        ({"region_id": "cn-shanghai", "endpoint": "https://x"}, AK, SK, "'endpoint'", "host[:port]"),
-        ({"region_id": "cn-shanghai", "verify": "/no/such/ca.pem"}, AK, SK, "'verify'", "CA bundle"),
-        ({"region_id": "cn-shanghai", "read_timeout": "soon"}, AK, SK, "'read_timeout'", "number of seconds"),
-        ({"region_id": "cn-shanghai", "connect_timeout": -1}, AK, SK, "'connect_timeout'", "positive"),
-        ({"region_id": "cn-shanghai", "max_attempts": 1.5}, AK, SK, "'max_attempts'", "whole number"),
-        ({"region_id": "cn-shanghai", "credential_type": "magic"}, AK, SK, "'credential_type'", "access_key"),
-        ({"region_id": "cn-shanghai", "credential_type": "sts"}, AK, SK, "'security_token'", "needs it"),
-        ({"region_id": "cn-shanghai", "credential_type": "ram_role_arn"}, AK, SK, "'role_arn'", "needs it"),
+        ({}, AK, SK, "Region ID (region_id)", "cn-shanghai"),
+        ({"region_id": "Shanghai!"}, AK, SK, "Region ID (region_id)", "cn-shanghai"),
+        ({"region_id": "cn-shanghai", "protocol": "ftp"}, AK, SK, "Protocol (protocol)", "https"),
+        ({"region_id": "cn-shanghai", "endpoint": "https://x"}, AK, SK, "Endpoint (endpoint)", "host[:port]"),
+        ({"region_id": "cn-shanghai", "verify": "/no/such/ca.pem"}, AK, SK, "Verify TLS (verify)", "CA bundle"),
+        (
+            {"region_id": "cn-shanghai", "read_timeout": "soon"},
+            AK,
+            SK,
+            "Read timeout (read_timeout)",
+            "number of seconds",
+        ),
+        ({"region_id": "cn-shanghai", "connect_timeout": -1}, AK, SK, "Connect timeout (connect_timeout)", "positive"),
+        (
+            {"region_id": "cn-shanghai", "max_attempts": 1.5},
+            AK,
+            SK,
+            "Max attempts per call (max_attempts)",
+            "whole number",
+        ),
+        (
+            {"region_id": "cn-shanghai", "credential_type": "magic"},
+            AK,
+            SK,
+            "Credential type (credential_type)",
+            "access_key",
+        ),
+        (
+            {"region_id": "cn-shanghai", "credential_type": "sts"},
+            AK,
+            SK,
+            "STS security token (security_token)",
+            "needs it",
+        ),
+        ({"region_id": "cn-shanghai", "credential_type": "ram_role_arn"}, AK, SK, "Role ARN (role_arn)", "needs it"),
         (
             {"region_id": "cn-shanghai", "credential_type": "oidc_role_arn", "role_arn": "r"},
             None,
             None,
-            "'oidc_provider_arn'",
+            "OIDC provider ARN (oidc_provider_arn)",
             "needs it",
         ),
         (
             {"region_id": "cn-shanghai", "credential_type": "access_key"},
             AK,
             None,
-            "password (AccessKey Secret)",
+            "AccessKey Secret (password)",
             "needs it",
         ),
         (
             {"region_id": "cn-shanghai", "credential_type": "sts", "security_token": "t"},
             None,
             SK,
-            "login (AccessKey ID)",
+            "AccessKey ID (login)",
             "needs it",
         ),
         ({"region_id": "cn-shanghai", "regionid": "x"}, AK, SK, "'regionid'", "region_id"),
@@ -95,3 +119,6 @@ def test_invalid_fields_are_named_with_a_fix(extras, login, password, field, fix
     assert field in message
     assert fix in message
     assert SK not in message
+    # What the form's Test shows: the same, without the (throwaway) connection id.
+    assert message == f"Connection 'ice_test': {excinfo.value.detail}"
+    assert "ice_test" not in excinfo.value.detail

@@ -82,7 +82,7 @@ def test_an_untrusted_certificate_is_permanent_and_names_host_and_verify(monkeyp
     err = excinfo.value
     assert (err.code, err.retryable) == ("CertificateError", False)
     assert f"TLS certificate of {emulator.endpoint} did not verify" in str(err)
-    assert "'verify' extra" in str(err)
+    assert "set Verify TLS (verify) to the CA bundle" in str(err)
     assert retry_warnings(caplog) == []  # one attempt
 
 
@@ -90,7 +90,7 @@ def test_an_untrusted_certificate_is_permanent_and_names_host_and_verify(monkeyp
 def test_https_against_a_plain_http_server_says_so_at_once(emulator, monkeypatch, caplog, mode):
     use_connection(monkeypatch, emulator, protocol="https")
     caplog.set_level(logging.WARNING)
-    with pytest.raises(IceApiError, match="set the 'protocol' extra to http"):
+    with pytest.raises(IceApiError, match="set Protocol \\(protocol\\) to http"):
         call(mode, "get_workflow_task", "t")
     assert retry_warnings(caplog) == []
 
@@ -101,7 +101,7 @@ def test_connection_refused_names_host_and_port(emulator, monkeypatch, mode):
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "get_workflow_task", "t")
     assert excinfo.value.retryable
-    assert "unreachable: 127.0.0.1:9: connection refused" in str(excinfo.value)
+    assert "unreachable: 127.0.0.1:9 — connection refused" in str(excinfo.value)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -227,4 +227,5 @@ def test_test_connection_does_not_take_a_redirect_for_ice(emulator):
 
     emulator.backend.inject("redirect", 1)
     ok, message = IceHook().test_connection()
-    assert not ok and message.startswith("unreachable: Redirect")
+    assert not ok and message.startswith("unreachable: HTTP 302 redirect to ")
+    assert "check Endpoint (endpoint) and Protocol (protocol)" in message

@@ -179,21 +179,37 @@ def test_test_connection(emulator, monkeypatch):
     ok, message = IceHook().test_connection()
     assert not ok
     assert message.startswith("rejected: SignatureDoesNotMatch")
+    assert message.endswith(" — check the AccessKey Secret (password)")
     assert "wrong" not in message.replace("SignatureDoesNotMatch", "")
 
 
-def test_test_connection_unreachable(ice_emulator, monkeypatch):
-    use_connection(monkeypatch, ice_emulator, endpoint="127.0.0.1:9", connect_timeout=1)
-    ok, message = IceHook().test_connection()
-    assert not ok
-    assert message.startswith("unreachable: ConnectionError")
+# The form's Test runs on a throwaway connection id (e.g. 'mbbEIfHG'): messages never name it, and
+# name fields by their form labels with the extra's key.
+THROWAWAY = "mbbEIfHG"
 
 
-def test_test_connection_bad_config(ice_emulator, monkeypatch):
-    use_connection(monkeypatch, ice_emulator, protocol="gopher")
-    ok, message = IceHook().test_connection()
+@pytest.mark.parametrize(
+    ("extras", "expected"),
+    [
+        ({"endpoint": "127.0.0.1:9"}, "unreachable: 127.0.0.1:9 — connection refused"),
+        (
+            {"endpoint": "ice.name-not-resolved.invalid:80"},
+            "unreachable: ice.name-not-resolved.invalid:80 — name not resolved",
+        ),
+        ({"protocol": "https"}, "the server answers plain http; set Protocol (protocol) to http"),
+        ({"protocol": "gopher"}, "Protocol (protocol) is 'gopher'. Use https (default) or http (local servers only)."),
+        ({"region_id": ""}, "Region ID (region_id) is missing. Set it to the ICE region (e.g. cn-shanghai)"),
+        ({"read_timeout": "soon"}, "Read timeout (read_timeout) is 'soon', not a number of seconds."),
+        ({"credential_type": "sts"}, "STS security token (security_token) is missing. Credential type 'sts' needs it."),
+    ],
+)
+def test_test_connection_messages_name_form_labels_and_hint_the_fix(ice_emulator, monkeypatch, extras, expected):
+    use_connection(monkeypatch, ice_emulator, THROWAWAY, connect_timeout=1, **extras)
+    ok, message = IceHook(THROWAWAY).test_connection()
     assert not ok
-    assert "'protocol'" in message
+    assert expected in message
+    assert THROWAWAY not in message and "Connection " not in message
+    assert len(message) < 200
 
 
 def test_http_is_logged_as_a_warning(ice_emulator, monkeypatch, caplog, capsys):

@@ -27,9 +27,8 @@ def test_provider_info_is_valid_against_airflows_schema():
     (conn_type,) = info["connection-types"]
     assert conn_type["connection-type"] == IceHook.conn_type == "alibaba_cloud_ice"
     assert conn_type["hook-class-name"] == "airflow_provider_ice.hooks.ice.IceHook"
-    # Every form field is a connection extra; the extras left out of the form are the retry tuning.
-    assert set(conn_type["conn-fields"]) <= KNOWN_EXTRAS
-    assert KNOWN_EXTRAS - set(conn_type["conn-fields"]) == {"retry_base_delay", "retry_max_delay", "retry_max_elapsed"}
+    # The form shows every connection extra, and nothing else.
+    assert set(conn_type["conn-fields"]) == KNOWN_EXTRAS
 
 
 def test_every_declared_module_imports():

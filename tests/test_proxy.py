@@ -70,7 +70,7 @@ def test_without_the_proxy_the_name_does_not_resolve_and_the_error_names_it(emul
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "get_workflow_task", "t")
     assert excinfo.value.code == "ConnectionError"
-    assert f"unreachable: {address}: name not resolved" in str(excinfo.value)
+    assert f"unreachable: {address} — name not resolved" in str(excinfo.value)
     assert emulator.backend.calls() == 0
 
 

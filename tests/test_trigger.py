@@ -80,7 +80,7 @@ async def test_bad_connection_is_an_error_event(emulator, monkeypatch):
     use_connection(monkeypatch, emulator, protocol="gopher")
     event = await first_event(IceWorkflowTaskTrigger("t", poll_interval=0.01))
     assert (event["status"], event["error_code"]) == ("error", "InvalidConfiguration")
-    assert "'protocol'" in event["message"]
+    assert "Connection 'ice_default': Protocol (protocol) is 'gopher'" in event["message"]
     assert emulator.backend.calls() == 0
 
 

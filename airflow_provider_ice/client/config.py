@@ -121,8 +121,12 @@ class IceConnectionConfig:
         return tuple(s for s in (self.access_key_secret, self.security_token, proxy_password) if s)
 
 
-def _fail(conn_id: str, field_name: str, problem: str, fix: str) -> IceConfigurationError:
-    return IceConfigurationError(f"Connection {conn_id!r}: {field_name} {problem}. {fix}")
+def _fail(conn_id: str, key: str, problem: str, fix: str) -> IceConfigurationError:
+    """The error for field ``key`` (an extra, or login/password), named by its form label."""
+    from airflow_provider_ice.connection_form import field_label
+
+    detail = f"{field_label(key)} {problem}. {fix}"
+    return IceConfigurationError(f"Connection {conn_id!r}: {detail}", detail=detail)
 
 
 def _number(conn_id: str, extras: Mapping[str, Any], key: str, default: float, *, integer: bool = False) -> Any:
@@ -135,11 +139,9 @@ def _number(conn_id: str, extras: Mapping[str, Any], key: str, default: float, *
             raise ValueError
     except (TypeError, ValueError):
         kind = "a whole number" if integer else "a number of seconds"
-        raise _fail(
-            conn_id, f"extra '{key}'", f"is {raw!r}, not {kind}", f"Set it to {kind}, e.g. {default}."
-        ) from None
+        raise _fail(conn_id, key, f"is {raw!r}, not {kind}", f"Set it to {kind}, e.g. {default}.") from None
     if value <= 0 and not (key == "retry_base_delay" and value == 0):
-        raise _fail(conn_id, f"extra '{key}'", f"is {raw!r}", f"Use a positive value, e.g. {default}.")
+        raise _fail(conn_id, key, f"is {raw!r}", f"Use a positive value, e.g. {default}.")
     return value
 
 
@@ -156,7 +158,7 @@ def _verify(conn_id: str, raw: Any) -> bool | str:
     if not os.path.isfile(text):
         raise _fail(
             conn_id,
-            "extra 'verify'",
+            "verify",
             f"is {raw!r}, which is neither true/false nor an existing CA bundle file",
             "Use true (system CAs), false (no verification, testing only) or the path of a PEM CA bundle.",
         )
@@ -176,7 +178,7 @@ def _proxy(conn_id: str, raw: Any) -> str | None:
         shown = text if parts is None or not parts.password else text.replace(parts.password, "***")
         raise _fail(
             conn_id,
-            "extra 'proxy'",
+            "proxy",
             f"is {shown!r}, not a proxy URL",
             "Use http://[user:password@]host:port (or https://...), or leave it empty to use HTTPS_PROXY/HTTP_PROXY.",
         )
@@ -196,7 +198,7 @@ def build_connection_config(
     if unknown:
         raise _fail(
             conn_id,
-            f"extra {unknown[0]!r}",
+            unknown[0],
             "is not a known setting",
             f"Remove it or use one of: {', '.join(sorted(KNOWN_EXTRAS))}.",
         )
@@ -204,25 +206,22 @@ def build_connection_config(
     if not region:
         raise _fail(
             conn_id,
-            "extra 'region_id'",
+            "region_id",
             "is missing",
-            'Set it in the connection extras (e.g. {"region_id": "cn-shanghai"}) or pass region_id= to the '
-            "hook/operator.",
+            "Set it to the ICE region (e.g. cn-shanghai), or pass region_id= to the hook or operator.",
         )
     if not _REGION_RE.match(region):
         raise _fail(conn_id, "region_id", f"is {region!r}, not a region id", "Use e.g. cn-shanghai or ap-southeast-1.")
     protocol = str(extras.get("protocol") or "https").strip().lower()
     if protocol not in ("https", "http"):
-        raise _fail(
-            conn_id, "extra 'protocol'", f"is {protocol!r}", "Use https (default) or http (local servers only)."
-        )
+        raise _fail(conn_id, "protocol", f"is {protocol!r}", "Use https (default) or http (local servers only).")
     endpoint = str(extras.get("endpoint") or "").strip()
     if "://" in endpoint:
         raise _fail(
             conn_id,
-            "extra 'endpoint'",
+            "endpoint",
             f"is {endpoint!r}, with a scheme",
-            "Give host[:port] only (e.g. ice-vpc.cn-shanghai.aliyuncs.com) and the scheme in 'protocol'.",
+            "Give host[:port] only (e.g. ice-vpc.cn-shanghai.aliyuncs.com) and the scheme in Protocol (protocol).",
         )
     # Never the SDK's endpoint map: it sends most regions to ice.aliyuncs.com.
     endpoint = endpoint.rstrip("/") or f"ice.{region}.aliyuncs.com"
@@ -233,20 +232,18 @@ def build_connection_config(
     if credential_type not in CREDENTIAL_TYPES:
         raise _fail(
             conn_id,
-            "extra 'credential_type'",
+            "credential_type",
             f"is {credential_type!r}",
             f"Use one of: {', '.join(CREDENTIAL_TYPES)}.",
         )
     if credential_type in NEEDS_ACCESS_KEY:
         if not login:
-            raise _fail(conn_id, "login (AccessKey ID)", "is empty", f"Credential type {credential_type!r} needs it.")
+            raise _fail(conn_id, "login", "is empty", f"Credential type {credential_type!r} needs it.")
         if not password:
-            raise _fail(
-                conn_id, "password (AccessKey Secret)", "is empty", f"Credential type {credential_type!r} needs it."
-            )
+            raise _fail(conn_id, "password", "is empty", f"Credential type {credential_type!r} needs it.")
     for key in CREDENTIAL_TYPES[credential_type]:
         if not str(extras.get(key) or "").strip():
-            raise _fail(conn_id, f"extra {key!r}", "is missing", f"Credential type {credential_type!r} needs it.")
+            raise _fail(conn_id, key, "is missing", f"Credential type {credential_type!r} needs it.")
 
     return IceConnectionConfig(
         region_id=region,

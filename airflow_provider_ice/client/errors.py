@@ -93,8 +93,8 @@ def error_from_response(action: str, status: int, headers: Any, body: bytes) -> 
         location = headers.get("Location") or headers.get("location") or "no Location"
         return IceApiError(
             REDIRECT,
-            f"{action}: HTTP {status} redirect to {location}; ICE endpoints do not redirect: check the "
-            "connection's endpoint and protocol extras",
+            f"{action}: HTTP {status} redirect to {location}; ICE endpoints do not redirect: check "
+            "Endpoint (endpoint) and Protocol (protocol)",
             status_code=status,
         )
     try:
@@ -103,7 +103,7 @@ def error_from_response(action: str, status: int, headers: Any, body: bytes) -> 
             raise ValueError
     except ValueError:
         # A gateway's or proxy's page, not an Alibaba Cloud error body.
-        hint = "; the proxy wants credentials: put them in the proxy URL" if status == 407 else ""
+        hint = "; the proxy wants credentials: put them in the Proxy URL (proxy)" if status == 407 else ""
         return IceApiError(
             INVALID_RESPONSE,
             f"{action}: HTTP {status} with a non-JSON body: {body[:120]!r}{hint}",
@@ -196,8 +196,8 @@ def error_from_transport(exc: BaseException, action: str, address: str, proxy: s
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "ClientConnectorCertificateError" in names:
         return fail(
             CERTIFICATE_ERROR,
-            f"the TLS certificate of {address} did not verify ({last}); set the connection's 'verify' extra to "
-            "the CA bundle that signed it (or false, for testing only)",
+            f"the TLS certificate of {address} did not verify ({last}); set Verify TLS (verify) to the CA "
+            "bundle that signed it (or false, for testing only)",
             retryable=False,
         )
     if "ProxyError" in names or "ClientProxyConnectionError" in names or "ClientHttpProxyError" in names:
@@ -206,23 +206,25 @@ def error_from_transport(exc: BaseException, action: str, address: str, proxy: s
         return fail(
             PROXY_ERROR,
             f"proxy {redact(proxy)} did not open a tunnel to {address} ({last})"
-            + ("; the proxy wants credentials: put them in the proxy URL" if auth else ""),
+            + ("; the proxy wants credentials: put them in the Proxy URL (proxy)" if auth else ""),
             retryable=not auth,
         )
     if any(isinstance(e, ssl.SSLError) for e in chain) or "ClientSSLError" in names:
         plain = "WRONG_VERSION_NUMBER" in last
         return fail(
             CONNECTION_ERROR,
-            f"TLS handshake with {address}{via} failed ({last})"
-            + ("; is the server plain http? then set the 'protocol' extra to http" if plain else ""),
+            f"TLS handshake with {address}{via} failed"
+            + (": the server answers plain http; set Protocol (protocol) to http" if plain else f" ({last})"),
             retryable=not plain,
         )
     if "gaierror" in names or "ClientConnectorDNSError" in names or "NameResolutionError" in names:
-        return fail(CONNECTION_ERROR, f"unreachable: {address}{via}: name not resolved ({last})")
+        return fail(CONNECTION_ERROR, f"unreachable: {address}{via} — name not resolved")
     if exact & {"ConnectTimeout", "ConnectTimeoutError", "ConnectionTimeoutError"}:
-        return fail(TIMEOUT, f"unreachable: {address}{via}: connect timed out")
-    if names & {"ConnectionRefusedError", "NewConnectionError", "ClientConnectorError"}:
-        return fail(CONNECTION_ERROR, f"unreachable: {address}{via}: connection refused or failed ({last})")
+        return fail(TIMEOUT, f"unreachable: {address}{via} — connect timed out")
+    if "ConnectionRefusedError" in names or "Connection refused" in last:
+        return fail(CONNECTION_ERROR, f"unreachable: {address}{via} — connection refused")
+    if names & {"NewConnectionError", "ClientConnectorError"}:
+        return fail(CONNECTION_ERROR, f"unreachable: {address}{via} — connection failed ({last})")
     if names & {"TimeoutError", "ReadTimeout", "ReadTimeoutError", "SocketTimeoutError"}:
         return fail(TIMEOUT, f"no answer from {address}{via} in time (read timeout)", may_have_run=True)
     return fail(CONNECTION_ERROR, f"connection to {address}{via} lost ({last})", may_have_run=True)

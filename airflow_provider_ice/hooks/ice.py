@@ -194,45 +194,52 @@ class IceHook(BaseHook):
             self.get_connection_config()
             self._call("GetAIWorkflowTask", {"TaskId": "airflow-connection-test"}, retries=False)
         except IceConfigurationError as exc:
-            return False, str(exc)
+            # Without the connection id: the form's Test runs on a throwaway one.
+            return False, exc.detail
         except IceApiError as exc:
-            from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES, is_ice_answer
-
-            if exc.code.startswith(AUTH_CODE_PREFIXES):
-                return False, f"rejected: {exc.code}: {exc.message}"
-            # Only ICE's own "no such task" (or similar) proves the endpoint; a proxy's, gateway's or
-            # redirect's answer does not.
-            if not is_ice_answer(exc) or exc.retryable:
-                return False, f"unreachable: {exc}"
+            return _tested(exc)
         return True, "credentials/endpoint OK"
 
     # ---- connection form (Airflow < 3.2; newer versions read conn-fields from provider info) -----
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        from airflow_provider_ice.get_provider_info import UI_FIELD_BEHAVIOUR
+        from airflow_provider_ice.connection_form import UI_FIELD_BEHAVIOUR
 
-        return {
-            "hidden_fields": UI_FIELD_BEHAVIOUR["hidden-fields"],
-            "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
-            "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
-        }
+        return {key.replace("-", "_"): value for key, value in UI_FIELD_BEHAVIOUR.items()}
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import PasswordField, StringField
+        from airflow_provider_ice.connection_form import connection_form_widgets
 
-        from airflow_provider_ice.get_provider_info import CONN_FIELDS
+        return connection_form_widgets()
 
-        widgets: dict[str, Any] = {}
-        for name, spec in CONN_FIELDS.items():
-            secret = spec["schema"].get("format") == "password"
-            field_class = PasswordField if secret else StringField
-            widget = BS3PasswordFieldWidget() if secret else BS3TextFieldWidget()
-            widgets[name] = field_class(lazy_gettext(spec["label"]), widget=widget, description=spec.get("description"))
-        return widgets
+
+#: What to check when ICE rejects the Test's call, by error code prefix (the form's labels).
+_REJECTION_HINTS = {
+    "SignatureDoesNotMatch": "check the AccessKey Secret (password)",
+    "IncompleteSignature": "check the AccessKey Secret (password)",
+    "InvalidAccessKeyId": "check the AccessKey ID (login) and the Region ID (region_id)",
+    "InvalidSecurityToken": "check the STS security token (security_token): it may have expired",
+    "Forbidden": "the RAM user or role lacks permission for ICE (e.g. AliyunICEFullAccess)",
+}
+
+
+def _tested(exc: IceApiError) -> tuple[bool, str]:
+    """test_connection's verdict on a failed call: any answer from ICE past authentication (such as
+    "no such task") proves credentials and endpoint; a proxy's, gateway's or redirect's does not."""
+    from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES, is_ice_answer
+    from airflow_provider_ice.exceptions import OUR_CODES
+
+    if exc.code.startswith(AUTH_CODE_PREFIXES):
+        hint = next((h for prefix, h in _REJECTION_HINTS.items() if exc.code.startswith(prefix)), None)
+        return False, f"rejected: {exc.code}: {exc.message}" + (f" — {hint}" if hint else "")
+    if exc.code in OUR_CODES:  # no answer from ICE: the message says where and why, after "<Action>: "
+        message = exc.message.split(": ", 1)[-1]
+        return False, message if message.startswith("unreachable") else f"unreachable: {message}"
+    if not is_ice_answer(exc) or exc.retryable:
+        return False, f"unreachable: {exc}"
+    return True, "credentials/endpoint OK"
 
 
 async def _answered_task_id(answer: Awaitable[dict[str, Any]]) -> str:

@@ -69,8 +69,11 @@ class Postgres:
 
 
 class AirflowStack:
-    def __init__(self, home: str, dags_folder: str, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, home: str, dags_folder: str, extra_env: dict[str, str], components: tuple[str, ...] = COMPONENTS
+    ) -> None:
         self.home = home
+        self.components = components
         self.port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.postgres: Postgres | None = None
@@ -117,7 +120,7 @@ class AirflowStack:
 
     def start(self) -> None:
         self.airflow("db", "migrate")
-        for name in COMPONENTS:
+        for name in self.components:
             log = open(os.path.join(self.home, f"{name}.log"), "wb")  # noqa: SIM115 (closed with the process)
             self.processes[name] = subprocess.Popen(
                 [AIRFLOW, name], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
