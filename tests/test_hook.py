@@ -42,6 +42,18 @@ def test_start_poll_and_stop(emulator, mode):
     assert emulator.backend.calls("StopAIWorkflowTask", task_id) == 1
 
 
+# Values that URL encoding treats specially: a literal "%20" must reach ICE as "%20" (encoded once,
+# signed as sent), "+" must not turn into a space.
+AWKWARD = {"url": "https://b.oss-cn-shanghai.aliyuncs.com/a%20b.mp4?x=1&y=2", "plus": "a+b c", "zh": "中文~*"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inputs_with_percent_plus_and_query_characters_arrive_intact(emulator, mode):
+    task_id = call(mode, "start_ai_workflow", "wf", inputs=AWKWARD, user_data={"note": "100% done"})
+    task = call(mode, "get_workflow_task", task_id)
+    assert (task.inputs, task.user_data) == (AWKWARD, {"note": "100% done"})
+
+
 def test_sync_and_async_paths_return_identical_records(emulator, monkeypatch):
     monkeypatch.setattr(emulator.backend, "_clock", lambda: 1_767_225_600.0)  # same timestamps for both
     emulator.backend.add_workflow("obj", running_polls=0, outputs=OUTPUTS, node_results=NODES, fields_as_objects=True)

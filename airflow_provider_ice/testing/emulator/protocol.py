@@ -141,7 +141,9 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     backend = request.app[BACKEND_KEY]
     request_id = str(uuid.uuid4()).upper()
     body = await request.read()
-    query = parse_qsl(request.query_string, keep_blank_values=True)
+    # The raw query: aiohttp's query_string is already percent-decoded once (a "%20" in a value would
+    # be decoded twice), and the signature covers the values exactly as the client encoded them.
+    query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
     params = dict(query)
     if body and request.content_type == "application/x-www-form-urlencoded":
         params.update(parse_qsl(body.decode(), keep_blank_values=True))
