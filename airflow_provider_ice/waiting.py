@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.lineage import IceLineageMixin
 from airflow_provider_ice.models import IceWorkflowTask, IceWorkflowTaskStatus
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ def deferral_timeout(timeout: float | None) -> timedelta | None:
     return None if timeout is None else timedelta(seconds=timeout) + DEFERRAL_GRACE
 
 
-class IceWaitMixin:
+class IceWaitMixin(IceLineageMixin):
     """Shared by :class:`IceWorkflowTaskSensor` and :class:`IceStartAIWorkflowOperator`."""
 
     ice_conn_id: str
@@ -262,6 +263,7 @@ class IceWaitMixin:
         A failure raises :class:`AirflowFailException`: the remote task will not change, so Airflow
         retries would only repeat the verdict.
         """
+        self.record_lineage(task, self.hook)
         outcome = decide(task.status, self.accept_partial_success)
         message = describe(task, outcome)
         succeeded = outcome is Outcome.SUCCESS
