@@ -13,7 +13,7 @@ from typing import Any
 # Sections, in the order the form shows them (the UI groups fields by ``schema.section``).
 ENDPOINT = "Endpoint"
 CREDENTIALS = "Credentials"
-STS = "Credentials: STS token (credential type sts)"
+STS = "Credentials: STS token (credential type sts; optional with ram_role_arn)"
 ROLE = "Credentials: RAM role (credential types ram_role_arn, oidc_role_arn)"
 ECS = "Credentials: ECS instance role (credential type ecs_ram_role)"
 OIDC = "Credentials: OIDC (credential type oidc_role_arn)"
@@ -164,14 +164,18 @@ def connection_form_widgets() -> dict[str, Any]:
     for name, spec in CONN_FIELDS.items():
         schema = spec["schema"]
         validators: list[Any] = [Optional()]
+        description = spec["description"]
         if "enum" in schema:
             validators.append(any_of([value for value in schema["enum"] if value is not None]))
+            # No labelled choices in these forms: the description lists them.
+            shown = [label for value, label in schema["values_display"].items() if value != "null"]
+            description = f"{description} Choices: {'; '.join(shown)}."
         if schema.get("format") == "password":
             field_class, widget = PasswordField, BS3PasswordFieldWidget()
         else:
             field_class = IntegerField if schema["type"][0] == "integer" else StringField
             widget = BS3TextFieldWidget()
         widgets[name] = field_class(
-            lazy_gettext(spec["label"]), widget=widget, validators=validators, description=spec["description"]
+            lazy_gettext(spec["label"]), widget=widget, validators=validators, description=description
         )
     return widgets

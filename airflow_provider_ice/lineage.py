@@ -17,15 +17,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
     from airflow_provider_ice.models import IceWorkflowTask
 
 _BUCKET = r"(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])"
-_OSS_URI = re.compile(rf"oss://{_BUCKET}/(?P<key>[^?#]+)")
-_OSS_URL = re.compile(rf"https?://{_BUCKET}\.oss-[a-z0-9-]+\.aliyuncs\.com/(?P<key>[^?#]+)(?:[?#].*)?")
+# oss:// keys are not URL-encoded: everything after the bucket is the key.
+_OSS_URI = re.compile(rf"oss://{_BUCKET}/(?P<key>.+)")
+# Virtual-hosted URLs: regional (oss-<region>[-internal]), legacy (oss, oss-internal) and accelerate
+# endpoints, any port; the key is URL-encoded and ends at the query (a signature) or fragment.
+_OSS_URL = re.compile(
+    rf"https?://{_BUCKET}\.oss(?:-[a-z0-9-]+)?\.aliyuncs\.com(?::\d+)?/(?P<key>[^?#]+)(?:[?#].*)?", re.IGNORECASE
+)
 #: Run facet key for the ICE task (``_schemaURL`` points at the provider's docs).
 RUN_FACET = "iceWorkflowTask"
 
@@ -43,7 +48,8 @@ class OssObject:
 
     @property
     def uri(self) -> str:
-        return f"oss://{self.bucket}/{self.key}"
+        """The asset URI: the key percent-encoded (Airflow's assets take ASCII URIs without ``?``/``#``)."""
+        return f"oss://{self.bucket}/{quote(self.key, safe='/')}"
 
 
 def oss_objects(value: Any) -> list[OssObject]:
@@ -72,7 +78,7 @@ def _walk(value: Any, depth: int) -> Iterator[OssObject]:
         match = _OSS_URI.fullmatch(text) or _OSS_URL.fullmatch(text)
         if match:
             key = unquote(match["key"]) if match.re is _OSS_URL else match["key"]
-            yield OssObject(match["bucket"], key)
+            yield OssObject(match["bucket"].lower(), key)
 
 
 class IceLineageMixin:
@@ -88,13 +94,14 @@ class IceLineageMixin:
             return
         try:
             from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
-        except ImportError:  # a common-compat provider without hook lineage
-            return
-        collector = get_hook_lineage_collector()
-        for obj in inputs:
-            collector.add_input_asset(context=hook, uri=obj.uri)
-        for obj in outputs:
-            collector.add_output_asset(context=hook, uri=obj.uri)
+
+            collector = get_hook_lineage_collector()
+            for obj in inputs:
+                collector.add_input_asset(context=hook, uri=obj.uri)
+            for obj in outputs:
+                collector.add_output_asset(context=hook, uri=obj.uri)
+        except Exception as exc:  # lineage is best effort: it must never change the task's outcome
+            hook.log.warning("Hook lineage of ICE task %s not reported: %s", task.task_id, exc)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: Inputs' objects as input datasets, Outputs' as outputs, and the ICE task as a
@@ -129,6 +136,7 @@ def _run_facet_class() -> type:
 
         @staticmethod
         def _get_schema() -> str:
+            # No published JSON schema: the README's Lineage section documents the facet.
             return "https://pypi.org/project/airflow-provider-ice/#lineage"
 
     return IceWorkflowTaskRunFacet

@@ -122,3 +122,15 @@ def test_invalid_fields_are_named_with_a_fix(extras, login, password, field, fix
     # What the form's Test shows: the same, without the (throwaway) connection id.
     assert message == f"Connection 'ice_test': {excinfo.value.detail}"
     assert "ice_test" not in excinfo.value.detail
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    ["http://bob:s3cr3t@proxy:99999", "http://bob:s3cr3t@proxy:3128x", "bob:s3cr3t@proxy:1", "http://bob:s3/cr3t@h:1x"],
+)
+def test_an_unparsable_proxy_url_is_named_without_its_credentials(proxy):
+    with pytest.raises(IceConfigurationError) as excinfo:
+        build({"region_id": "cn-shanghai", "proxy": proxy})
+    assert "Proxy URL (proxy)" in str(excinfo.value)
+    assert "s3cr3t" not in str(excinfo.value) and "cr3t" not in str(excinfo.value)
+    assert "***@" in str(excinfo.value)

@@ -69,7 +69,10 @@ def test_widgets_for_airflow_before_3_2_carry_the_same_fields():
     widgets = IceHook.get_connection_form_widgets()
     assert set(widgets) == KNOWN_EXTRAS
     protocol = widgets["protocol"]
-    assert protocol.kwargs["description"] == "Default: https."
+    assert protocol.kwargs["description"] == (
+        "Default: https. Choices: https; http (local servers only, e.g. the ICE emulator)."
+    )
+    assert "ram_role_arn: assume a RAM role with the AccessKey" in widgets["credential_type"].kwargs["description"]
     (_, any_of) = protocol.kwargs["validators"]
     assert list(any_of.values) == ["https", "http"]
     assert all("default" not in w.kwargs for w in widgets.values())

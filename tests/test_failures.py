@@ -218,8 +218,18 @@ def test_credentials_that_cannot_be_had_are_not_a_failure_to_reach_ice(emulator,
         call(mode, "start_ai_workflow", "wf")
     err = excinfo.value
     assert (err.code, err.retryable, err.may_have_run) == ("CredentialError", True, False)
-    assert "credential_type 'ram_role_arn'" in str(err) and "may have created" not in str(err)
+    assert "Credential type (credential_type) 'ram_role_arn'" in str(err) and "may have created" not in str(err)
     assert emulator.backend.calls() == 0
+
+
+def test_test_connection_names_a_credential_failure_and_what_to_check(emulator, monkeypatch):
+    from airflow_provider_ice.hooks.ice import IceHook
+
+    use_connection(monkeypatch, emulator, credential_type="ram_role_arn", role_arn="acs:ram::1:role/ice")
+    ok, message = IceHook().test_connection()
+    assert not ok and message.startswith("credentials failed: no credentials from Credential type (credential_type)")
+    assert message.endswith("— check Role ARN (role_arn) and that the AccessKey may assume it")
+    assert "unreachable" not in message
 
 
 def test_test_connection_does_not_take_a_redirect_for_ice(emulator):
@@ -227,5 +237,5 @@ def test_test_connection_does_not_take_a_redirect_for_ice(emulator):
 
     emulator.backend.inject("redirect", 1)
     ok, message = IceHook().test_connection()
-    assert not ok and message.startswith("unreachable: HTTP 302 redirect to ")
+    assert not ok and message.startswith("not ICE: HTTP 302 redirect to ")
     assert "check Endpoint (endpoint) and Protocol (protocol)" in message

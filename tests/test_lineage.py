@@ -33,6 +33,25 @@ def test_both_forms_at_any_depth_each_once():
 
 
 @pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("oss://b-in/中文/片.mp4", OssObject("b-in", "中文/片.mp4")),
+        ("oss://b-in/k?versionId=1", OssObject("b-in", "k?versionId=1")),  # oss:// keys are not encoded
+        ("https://B-In.OSS-cn-beijing.aliyuncs.com:443/a%3Fb.mp4", OssObject("b-in", "a?b.mp4")),
+        ("https://b-in.oss.aliyuncs.com/legacy.mp4", OssObject("b-in", "legacy.mp4")),
+        ("https://b-in.oss-internal.aliyuncs.com/legacy-internal.mp4", OssObject("b-in", "legacy-internal.mp4")),
+        ("https://b-in.oss-accelerate.aliyuncs.com/fast.mp4#t=1", OssObject("b-in", "fast.mp4")),
+    ],
+)
+def test_keys_and_endpoints(value, expected):
+    assert oss_objects(value) == [expected]
+
+
+def test_asset_uris_are_ascii_and_keep_the_whole_key():
+    assert OssObject("b-in", "中文/a?b#c.mp4").uri == "oss://b-in/%E4%B8%AD%E6%96%87/a%3Fb%23c.mp4"
+
+
+@pytest.mark.parametrize(
     "value",
     [
         None,
@@ -49,8 +68,11 @@ def test_what_is_not_an_oss_object(value):
     assert oss_objects(value) == []
 
 
-def test_hook_lineage_collector_gets_inputs_and_outputs(monkeypatch):
-    from airflow.providers.common.compat.lineage import hook as compat_hook
+@pytest.fixture
+def collector(monkeypatch):
+    """A real hook lineage collector, as Airflow gives one when a lineage reader is registered (the
+    common-compat provider adapts it per Airflow line)."""
+    from airflow.providers.common.compat import sdk
 
     try:
         from airflow.sdk.lineage import HookLineageCollector
@@ -58,15 +80,38 @@ def test_hook_lineage_collector_gets_inputs_and_outputs(monkeypatch):
         from airflow.lineage.hook import HookLineageCollector  # type: ignore[no-redef]
 
     collector = HookLineageCollector()
-    monkeypatch.setattr(compat_hook, "get_hook_lineage_collector", lambda: collector)
+    monkeypatch.setattr(sdk, "get_hook_lineage_collector", lambda: collector, raising=False)
+    return collector
+
+
+def test_hook_lineage_collector_gets_inputs_and_outputs(collector):
     from airflow_provider_ice.hooks.ice import IceHook
     from airflow_provider_ice.lineage import IceLineageMixin
 
-    task = IceWorkflowTask("t-1", "succeeded", inputs={"in": "oss://a-in/x.mp4"}, outputs={"out": "oss://b-out/y.mp4"})
+    inputs = {"in": "oss://a-in/x.mp4", "zh": "oss://a-in/中文.mp4"}
+    task = IceWorkflowTask("t-1", "succeeded", inputs=inputs, outputs={"out": "oss://b-out/y?.mp4"})
     IceLineageMixin().record_lineage(task, IceHook())
     collected = collector.collected_assets
-    assert [i.asset.uri for i in collected.inputs] == ["oss://a-in/x.mp4"]
-    assert [o.asset.uri for o in collected.outputs] == ["oss://b-out/y.mp4"]
+    assert [i.asset.uri for i in collected.inputs] == ["oss://a-in/x.mp4", "oss://a-in/%E4%B8%AD%E6%96%87.mp4"]
+    assert [o.asset.uri for o in collected.outputs] == ["oss://b-out/y%3F.mp4"]
+
+
+def test_a_lineage_failure_never_changes_the_task_outcome(collector, monkeypatch, caplog, capsys):
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.lineage import IceLineageMixin
+
+    def broken(*args, **kwargs):
+        raise ValueError("the collector broke")
+
+    for name in ("add_input_asset", "add_input_dataset"):  # Airflow 3 / Airflow 2 (wrapped by common-compat)
+        if hasattr(collector, name):
+            monkeypatch.setattr(collector, name, broken)
+    task = IceWorkflowTask("t-1", "failed", inputs={"in": "oss://a-in/x.mp4"})
+    mixin = IceLineageMixin()
+    mixin.record_lineage(task, IceHook())  # no exception
+    assert mixin._lineage_task is task
+    logged = caplog.text + capsys.readouterr().out
+    assert "Hook lineage of ICE task t-1 not reported: the collector broke" in logged
 
 
 OUTPUTS = {

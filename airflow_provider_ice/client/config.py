@@ -175,7 +175,8 @@ def _proxy(conn_id: str, raw: Any) -> str | None:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        shown = text if parts is None or not parts.password else text.replace(parts.password, "***")
+        # Never the credentials, even of a URL that does not parse: whatever sits before the last "@".
+        shown = re.sub(r"^([a-z0-9+.-]*://)?.*@", lambda m: f"{m.group(1) or ''}***@", text, flags=re.I)
         raise _fail(
             conn_id,
             "proxy",

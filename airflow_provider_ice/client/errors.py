@@ -171,7 +171,7 @@ def error_from_credentials(exc: BaseException, action: str, credential_type: str
     network = any(isinstance(e, OSError) for e in chain) or bool(names & {"ClientError", "RequestException"})
     return IceApiError(
         CREDENTIAL_ERROR,
-        f"{action}: no credentials from credential_type {credential_type!r}: {str(chain[-1])[:300]}",
+        f"{action}: no credentials from Credential type (credential_type) {credential_type!r}: {str(chain[-1])[:300]}",
         retryable=network,
     )
 

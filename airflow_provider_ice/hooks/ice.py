@@ -189,16 +189,20 @@ class IceHook(BaseHook):
         """One real call (GetAIWorkflowTask on a task id that does not exist).
 
         Any answer past authentication, "no such task" included, proves credentials and endpoint.
+        Messages name the form's fields and hint at the fix (:mod:`..connection_check`).
         """
+        from airflow_provider_ice.connection_check import OK, verdict
+
         try:
-            self.get_connection_config()
-            self._call("GetAIWorkflowTask", {"TaskId": "airflow-connection-test"}, retries=False)
+            config = self.get_connection_config()
         except IceConfigurationError as exc:
             # Without the connection id: the form's Test runs on a throwaway one.
             return False, exc.detail
+        try:
+            self._call("GetAIWorkflowTask", {"TaskId": "airflow-connection-test"}, retries=False)
         except IceApiError as exc:
-            return _tested(exc)
-        return True, "credentials/endpoint OK"
+            return verdict(exc, config.credential_type)
+        return True, OK
 
     # ---- connection form (Airflow < 3.2; newer versions read conn-fields from provider info) -----
 
@@ -213,33 +217,6 @@ class IceHook(BaseHook):
         from airflow_provider_ice.connection_form import connection_form_widgets
 
         return connection_form_widgets()
-
-
-#: What to check when ICE rejects the Test's call, by error code prefix (the form's labels).
-_REJECTION_HINTS = {
-    "SignatureDoesNotMatch": "check the AccessKey Secret (password)",
-    "IncompleteSignature": "check the AccessKey Secret (password)",
-    "InvalidAccessKeyId": "check the AccessKey ID (login) and the Region ID (region_id)",
-    "InvalidSecurityToken": "check the STS security token (security_token): it may have expired",
-    "Forbidden": "the RAM user or role lacks permission for ICE (e.g. AliyunICEFullAccess)",
-}
-
-
-def _tested(exc: IceApiError) -> tuple[bool, str]:
-    """test_connection's verdict on a failed call: any answer from ICE past authentication (such as
-    "no such task") proves credentials and endpoint; a proxy's, gateway's or redirect's does not."""
-    from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES, is_ice_answer
-    from airflow_provider_ice.exceptions import OUR_CODES
-
-    if exc.code.startswith(AUTH_CODE_PREFIXES):
-        hint = next((h for prefix, h in _REJECTION_HINTS.items() if exc.code.startswith(prefix)), None)
-        return False, f"rejected: {exc.code}: {exc.message}" + (f" — {hint}" if hint else "")
-    if exc.code in OUR_CODES:  # no answer from ICE: the message says where and why, after "<Action>: "
-        message = exc.message.split(": ", 1)[-1]
-        return False, message if message.startswith("unreachable") else f"unreachable: {message}"
-    if not is_ice_answer(exc) or exc.retryable:
-        return False, f"unreachable: {exc}"
-    return True, "credentials/endpoint OK"
 
 
 async def _answered_task_id(answer: Awaitable[dict[str, Any]]) -> str:

@@ -39,7 +39,7 @@ SECTIONS = [
     "Standard Fields",
     "Endpoint",
     "Credentials",
-    "Credentials: STS token (credential type sts)",
+    "Credentials: STS token (credential type sts; optional with ram_role_arn)",
     "Credentials: RAM role (credential types ram_role_arn, oidc_role_arn)",
     "Credentials: ECS instance role (credential type ecs_ram_role)",
     "Credentials: OIDC (credential type oidc_role_arn)",
@@ -146,7 +146,7 @@ def test_the_form_reads_well_and_saves_a_working_connection(browser_and_ui):
     credential_types = _choices(page, "credential_type")
     assert credential_types[0].startswith("Automatic:") and len(credential_types) == 7
     assert all(" null" not in f" {c.lower()}" for c in protocols + credential_types)
-    sts = _open_section(page, "Credentials: STS token (credential type sts)")
+    sts = _open_section(page, "Credentials: STS token (credential type sts; optional with ram_role_arn)")
     assert "Used by credential type sts" in sts
     role = _open_section(page, "Credentials: RAM role (credential types ram_role_arn, oidc_role_arn)")
     assert "Used by credential types ram_role_arn and oidc_role_arn" in role

@@ -1,0 +1,60 @@
+"""What a connection Test answers: a verdict on the one call it makes, in the form's words.
+
+Messages name fields by their form labels (with the extra's key), never the connection id (the UI's
+Test runs on a throwaway one), and end with what to check for the common mistakes.
+"""
+
+from __future__ import annotations
+
+from airflow_provider_ice.exceptions import (
+    CERTIFICATE_ERROR,
+    CREDENTIAL_ERROR,
+    INVALID_RESPONSE,
+    OUR_CODES,
+    REDIRECT,
+    IceApiError,
+)
+
+OK = "credentials/endpoint OK"
+
+#: What to check when ICE rejects the call, by error code prefix.
+REJECTION_HINTS = {
+    "SignatureDoesNotMatch": "check the AccessKey Secret (password)",
+    "IncompleteSignature": "check the AccessKey Secret (password)",
+    "InvalidAccessKeyId": "check the AccessKey ID (login) and the Region ID (region_id)",
+    "InvalidSecurityToken": "check the STS security token (security_token): it may have expired",
+    "InvalidTimeStamp": "check this machine's clock: requests are signed with the current time",
+    "Forbidden": "the RAM user or role lacks permission for ICE (e.g. AliyunICEFullAccess)",
+}
+
+#: What to check when no credentials could be had, by credential type.
+CREDENTIAL_HINTS = {
+    "sts": "check the STS security token (security_token)",
+    "ram_role_arn": "check Role ARN (role_arn) and that the AccessKey may assume it",
+    "ecs_ram_role": "check ECS RAM role name (role_name): this must run on an ECS instance with that role",
+    "oidc_role_arn": "check OIDC token file path (oidc_token_file_path), OIDC provider ARN (oidc_provider_arn) "
+    "and Role ARN (role_arn)",
+    "default": "the default credential chain found none: set AccessKey ID and Secret, or Credential type",
+}
+
+
+def verdict(exc: IceApiError, credential_type: str) -> tuple[bool, str]:
+    """test_connection's verdict on a failed call. Any answer from ICE past authentication (such as
+    "no such task") proves credentials and endpoint; a proxy's, gateway's or redirect's does not."""
+    from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES, is_ice_answer
+
+    hint = next((h for prefix, h in REJECTION_HINTS.items() if exc.code.startswith(prefix)), None)
+    if exc.code.startswith(AUTH_CODE_PREFIXES) or hint:
+        return False, f"rejected: {exc.code}: {exc.message}" + (f" — {hint}" if hint else "")
+    if exc.code in OUR_CODES:
+        message = exc.message.split(": ", 1)[-1]  # without the "<Action>: " prefix
+        if exc.code == CREDENTIAL_ERROR:
+            return False, f"credentials failed: {message} — {CREDENTIAL_HINTS.get(credential_type, '')}".rstrip(" —")
+        if exc.code == CERTIFICATE_ERROR:
+            return False, f"untrusted: {message}"
+        if exc.code in (REDIRECT, INVALID_RESPONSE):
+            return False, f"not ICE: {message}"
+        return False, message if message.startswith("unreachable") else f"unreachable: {message}"
+    if not is_ice_answer(exc) or exc.retryable:
+        return False, f"unreachable: {exc}"
+    return True, OK
