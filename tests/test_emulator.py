@@ -104,3 +104,14 @@ def test_the_command_serves_a_scenario_over_tls():
     time.sleep(0.1)
     with pytest.raises(OSError):
         urllib.request.urlopen(emulator.url, timeout=2)
+
+
+def test_tasks_held_by_finish_at_end_when_it_is_moved_closer():
+    with IceEmulatorProcess() as emulator:
+        emulator.add_workflow("held", finish_at=time.time() + 3600)
+        emulator.add_task("held", "h1")
+        assert raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "h1"})[1]["WorkflowTask"]["Status"] == "running"
+        assert emulator.update_workflow("held", finish_at=time.time() - 1)["finish_at"] < time.time()
+        assert raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "h1"})[1]["WorkflowTask"]["Status"] == "succeeded"
+        with pytest.raises(urllib.error.HTTPError):
+            emulator.update_workflow("held", no_such_field=1)

@@ -34,7 +34,9 @@ class ApiError(Exception):
 
 @dataclass
 class WorkflowTemplate:
-    """A workflow whose tasks run for ``running_polls`` polls and/or ``running_seconds``, then end.
+    """A workflow whose tasks run for ``running_polls`` polls and/or ``running_seconds``, then end;
+    or, when ``finish_at`` (the backend clock's time) is set, until then: a test that must act while
+    tasks run (kill a triggerer, say) holds them with a far ``finish_at`` and moves it closer after.
 
     ``outputs``/``node_results`` are sent as JSON strings (as the API schema says) unless
     ``fields_as_objects`` asks for JSON objects, as the documentation's sample response shows.
@@ -44,6 +46,7 @@ class WorkflowTemplate:
     name: str = "emulated workflow"
     running_polls: int = 0
     running_seconds: float = 0.0
+    finish_at: float | None = None
     final_status: str = "succeeded"
     outputs: Any = None
     node_results: Any = None
@@ -98,6 +101,16 @@ class IceBackend:
     def add_workflow(self, workflow_id: str, **template: Any) -> WorkflowTemplate:
         with self._lock:
             wf = self.workflows[workflow_id] = WorkflowTemplate(workflow_id=workflow_id, **template)
+            return wf
+
+    def update_workflow(self, workflow_id: str, **changes: Any) -> WorkflowTemplate:
+        """Change a workflow's template; its running tasks follow (e.g. a new ``finish_at``)."""
+        with self._lock:
+            wf = self.workflows[workflow_id]
+            for name, value in changes.items():
+                if name not in wf.__dataclass_fields__ or name == "workflow_id":
+                    raise ValueError(f"not a workflow field: {name!r}")
+                setattr(wf, name, value)
             return wf
 
     def add_task(self, workflow_id: str, task_id: str | None = None, inputs: Any = None, user_data: Any = None) -> str:
@@ -228,7 +241,10 @@ class IceBackend:
         task.polls += 1
         wf = task.workflow
         now = self._clock()
-        if task.polls <= wf.running_polls or now - task.created < wf.running_seconds:
+        if wf.finish_at is not None:
+            if now < wf.finish_at:
+                return
+        elif task.polls <= wf.running_polls or now - task.created < wf.running_seconds:
             return
         task.status, task.finished = wf.final_status, now
 

@@ -187,6 +187,8 @@ async def _control(request: web.Request) -> web.Response:
     try:
         if what == "calls":
             return _json(200, {"calls": backend.calls_snapshot()})
+        if what == "workflows" and request.method == "PATCH":
+            return _json(200, asdict(backend.update_workflow(**payload)))
         if what == "workflows":
             return _json(200, asdict(backend.add_workflow(**payload)))
         if what == "tasks":

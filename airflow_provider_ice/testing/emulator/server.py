@@ -164,8 +164,8 @@ class IceEmulator(_Endpoint):
 class IceEmulatorProcess(_Endpoint):
     """The emulator in its own process (``python -m airflow_provider_ice.testing.emulator``).
 
-    Script it over its control routes: :meth:`add_workflow`, :meth:`add_task`, :meth:`inject`,
-    :meth:`calls`.
+    Script it over its control routes: :meth:`add_workflow`, :meth:`update_workflow`, :meth:`add_task`,
+    :meth:`inject`, :meth:`calls`.
     """
 
     def __init__(
@@ -226,6 +226,9 @@ class IceEmulatorProcess(_Endpoint):
 
     def add_workflow(self, workflow_id: str, **template: Any) -> dict[str, Any]:
         return self._control("workflows", {"workflow_id": workflow_id, **template})
+
+    def update_workflow(self, workflow_id: str, **changes: Any) -> dict[str, Any]:
+        return self._control("workflows", {"workflow_id": workflow_id, **changes}, method="PATCH")
 
     def add_task(self, workflow_id: str, task_id: str | None = None, **kwargs: Any) -> str:
         return self._control("tasks", {"workflow_id": workflow_id, "task_id": task_id, **kwargs})["task_id"]
