@@ -135,15 +135,17 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             event, task = await self._wait(hook)
         finally:
             await hook.aclose()
-        yield self._end_task_event(event, task) if self.end_from_trigger else TriggerEvent(event)
+        yield await self._end_task_event(event, task) if self.end_from_trigger else TriggerEvent(event)
 
-    def _end_task_event(self, event: dict[str, Any], task: IceWorkflowTask | None) -> TriggerEvent:
+    async def _end_task_event(self, event: dict[str, Any], task: IceWorkflowTask | None) -> TriggerEvent:
         """Finish the Airflow task from the triggerer, with the same verdicts as ``execute_complete``."""
         from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
 
         from airflow_provider_ice.waiting import Outcome, task_result_xcoms
 
         xcoms = task_result_xcoms(task) if task is not None else None
+        if xcoms and await self._push_xcoms(xcoms):
+            xcoms = None
         status = Outcome(event["status"])
         if status is Outcome.SUCCESS:
             self.log.info("%s", event["message"])
@@ -153,6 +155,28 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         if self.soft_fail and status in (Outcome.FAILURE, Outcome.TIMEOUT):
             return TaskSkippedEvent(xcoms=xcoms)
         return TaskFailedEvent(xcoms=xcoms)
+
+    async def _push_xcoms(self, xcoms: dict[str, Any]) -> bool:
+        """Write the XCom contract through the task SDK, as a task would. Airflow 3.3 stores the
+        ``xcoms`` of an event JSON-encoded twice (downstream tasks would read a string, not Outputs),
+        so they go this way where the triggerer allows it (``XCom.aset``); False: send them with the
+        event instead."""
+        ti = getattr(self, "task_instance", None)
+        try:
+            from airflow.sdk.execution_time.xcom import XCom
+
+            aset = XCom.aset
+        except (ImportError, AttributeError):
+            return False
+        if ti is None:
+            return False
+        try:
+            for key, value in xcoms.items():
+                await aset(key, value, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+        except Exception as exc:  # the event then carries them: nothing is lost
+            self.log.warning("XCom push from the trigger failed (%s); sending the XComs with the event", exc)
+            return False
+        return True
 
     async def on_kill(self) -> None:
         """Airflow >= 3.3 calls this on user kills only (``cleanup`` runs on every exit)."""
