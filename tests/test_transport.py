@@ -73,3 +73,41 @@ async def test_refreshed_credentials_are_used_without_dropping_polls(ice_emulato
     assert task.status == "succeeded"
     assert provider.calls == 7  # one credential fetch per request
     assert ice_emulator.backend.calls("GetAIWorkflowTask", task_id) == 7  # and not one request failed
+
+
+LOADS_OFF_THE_LOOP = """
+import asyncio, importlib.abc, os, sys, threading
+from airflow_provider_ice.hooks.ice import IceHook
+
+seen = {}
+
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name in ("aiohttp", "airflow_provider_ice.client.transport", "alibabacloud_credentials.client"):
+            seen.setdefault(name, threading.current_thread() is threading.main_thread())
+        return None
+
+sys.meta_path.insert(0, Watch())
+
+async def main():
+    async with IceHook() as hook:
+        await hook.aget_workflow_task(sys.argv[1])
+
+asyncio.run(main())
+print(seen)
+assert seen and not any(seen.values()), seen
+"""
+
+
+def test_the_first_async_call_loads_the_client_stack_off_the_event_loop(ice_emulator, ice_connection):
+    """Importing aiohttp, the SDK's signer and the credentials client takes ~0.7 s: on a triggerer's
+    event loop that would stall every trigger. A fresh process, as a triggerer starts."""
+    import subprocess
+    import sys
+
+    ice_emulator.backend.add_workflow("wf")
+    task_id = ice_emulator.backend.add_task("wf")
+    run = subprocess.run(  # the environment carries ice_connection's AIRFLOW_CONN_ICE_DEFAULT
+        [sys.executable, "-c", LOADS_OFF_THE_LOOP, task_id], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]

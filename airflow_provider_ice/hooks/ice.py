@@ -7,6 +7,7 @@ stay cheap to parse.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -114,12 +115,18 @@ class IceHook(BaseHook):
 
     async def _aget_transport(self) -> AsyncIceTransport:
         if self._transport is None:
-            from airflow_provider_ice.client.transport import AsyncIceTransport
-
             config = await self.aget_connection_config()
+            # The first use in a process loads the client stack (aiohttp, the SDK's signer, the
+            # credentials client: ~0.7 s) and a credential chain may read files: never on the loop.
+            transport_class, credential = await asyncio.to_thread(self._async_parts, config)
             if self._transport is None:  # again: concurrent first calls must share one transport
-                self._transport = AsyncIceTransport(config, self._get_credential(config))
+                self._transport = transport_class(config, credential)
         return self._transport
+
+    def _async_parts(self, config: IceConnectionConfig) -> tuple[type[AsyncIceTransport], Any]:
+        from airflow_provider_ice.client.transport import AsyncIceTransport
+
+        return AsyncIceTransport, self._get_credential(config)
 
     async def aclose(self) -> None:
         """Release this hook's share of the async session (the last user closes it)."""
