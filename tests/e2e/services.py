@@ -1,5 +1,6 @@
-"""Start and stop a real Airflow deployment on 127.0.0.1: PostgreSQL (never SQLite), api-server,
-scheduler (LocalExecutor), dag-processor and triggerer. Every process is ours and is stopped."""
+"""Start and stop a real Airflow deployment on 127.0.0.1: PostgreSQL (never SQLite), Redis (for the
+Celery broker), api-server, scheduler, dag-processor, triggerers and Celery workers, each its own
+process. Every process is ours and is stopped, also on failure."""
 
 from __future__ import annotations
 
@@ -68,12 +69,52 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Redis:
+    """A private redis-server (Debian's package) on a free loopback port, no persistence."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not os.path.exists(self.binary):
+            raise FileNotFoundError("no redis-server: install Debian's redis-server (.ci/run does so when missing)")
+        self.dir = tempfile.mkdtemp(prefix="ice-e2e-redis-")
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        log = open(os.path.join(self.dir, "redis.log"), "wb")  # noqa: SIM115 (closed with the process)
+        self.process = subprocess.Popen([self.binary, *args, "--dir", self.dir], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return f"redis://127.0.0.1:{self.port}/0"
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start (exit {self.process.poll()})")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class AirflowStack:
+    """Airflow on PostgreSQL. ``components`` maps a process name to its ``airflow`` arguments
+    (default: one api-server, scheduler, dag-processor and triggerer, LocalExecutor)."""
+
     def __init__(
-        self, home: str, dags_folder: str, extra_env: dict[str, str], components: tuple[str, ...] = COMPONENTS
+        self,
+        home: str,
+        dags_folder: str,
+        extra_env: dict[str, str],
+        components: tuple[str, ...] | dict[str, list[str]] = COMPONENTS,
     ) -> None:
         self.home = home
-        self.components = components
+        self.components = {name: [name] for name in components} if isinstance(components, tuple) else components
+        #: environment variables of one component only (on top of the shared ones)
+        self.component_env: dict[str, dict[str, str]] = {}
         self.port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.postgres: Postgres | None = None
@@ -120,15 +161,21 @@ class AirflowStack:
 
     def start(self) -> None:
         self.airflow("db", "migrate")
-        for name in self.components:
+        for name, args in self.components.items():
             log = open(os.path.join(self.home, f"{name}.log"), "wb")  # noqa: SIM115 (closed with the process)
+            env = {**self.env, **self.component_env.get(name, {})}
             self.processes[name] = subprocess.Popen(
-                [AIRFLOW, name], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [AIRFLOW, *args], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a component and every process it started, as if its machine died."""
+        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        self.processes[name].wait(30)
 
     def check_alive(self) -> None:
         for name, proc in self.processes.items():
-            if proc.poll() is not None:
+            if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
                 raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{self.log_tail(name)}")
 
     def log_tail(self, name: str, chars: int = 3000) -> str:

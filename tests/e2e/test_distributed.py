@@ -1,0 +1,287 @@
+"""A distributed Airflow against the emulator: CeleryExecutor (Redis broker, PostgreSQL result
+backend and metadata DB), api-server, scheduler, dag-processor, two Celery workers and two
+triggerers, each its own process; the emulator in a process of its own. Run with
+``make e2e-distributed``.
+
+1. ``ice_at_scale``: 100 waiting tasks (60 mapped deferrable sensors, 20 ``start_from_trigger``
+   sensors, 20 deferrable operators) and a reader of every XCom. Once all wait in the triggerers and
+   both triggerers hold some, one triggerer is SIGKILLed; the other takes its triggers over.
+2. ``ice_worker_loss``: a Celery worker is SIGKILLed (with its task processes) while operators run
+   on it, after StartAIWorkflow and before they defer; their retries reattach to the same ICE task.
+
+The report (the README's "Running at scale" table) is printed and written to build/e2e-distributed.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import statistics
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from airflow_provider_ice.testing.emulator import IceEmulatorProcess
+from tests.e2e.services import AirflowStack, Redis
+
+pytestmark = [pytest.mark.e2e, pytest.mark.distributed]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DAGS = os.path.join(ROOT, "tests", "dags_distributed")
+_spec = importlib.util.spec_from_file_location("ice_at_scale", os.path.join(DAGS, "ice_at_scale.py"))
+assert _spec and _spec.loader
+scale = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(scale)
+
+#: The ICE tasks of ice_at_scale run until the failover is over, then this much longer. (Held with
+#: the emulator's finish_at: on 2 cores, getting 80 tasks through the workers to defer takes minutes.)
+RUN_ON_AFTER_FAILOVER = 15
+WORKER_LOSS_DELAY = 40  # the operators' first check hangs this long: the window to kill their worker
+WORKERS = ("worker-1", "worker-2")
+TRIGGERERS = ("triggerer-1", "triggerer-2")
+REPORT = os.path.join(ROOT, "build", "e2e-distributed.md")
+
+
+def _outcome(ice_id: str) -> tuple[str, str]:
+    """(ICE final status, Airflow state) the test expects for a sensor's ICE task."""
+    if "-fail-" in ice_id:
+        return "failed", "failed"
+    if "-partial-" in ice_id:
+        return "partial-succeeded", "success"  # accept_partial_success=True
+    return "succeeded", "success"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    emulator = IceEmulatorProcess().start()
+    redis = Redis()
+    stack: AirflowStack | None = None
+    try:
+        broker = redis.start()
+        home = str(tmp_path_factory.mktemp("airflow-distributed"))
+        celery = ["celery", "worker", "--concurrency", "16", "--skip-serve-logs", "--celery-hostname"]
+        components = {
+            "api-server": ["api-server"],
+            "scheduler": ["scheduler"],
+            "dag-processor": ["dag-processor"],
+            **{name: [*celery, f"{name}@%h"] for name in WORKERS},
+            **{name: ["triggerer", "--skip-serve-logs"] for name in TRIGGERERS},
+        }
+        stack = AirflowStack(home, DAGS, {}, components)
+        stack.env.update(
+            {
+                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__CELERY__BROKER_URL": broker,
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + stack.db_url,
+                "AIRFLOW__CORE__PARALLELISM": "128",
+                "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "200",
+                # A dead worker's tasks are found within ~25 s (defaults: 300 s).
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+                "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+                "AIRFLOW_CONN_ICE_DEFAULT": emulator.connection_uri(read_timeout=WORKER_LOSS_DELAY + 20),
+                # Each component names its own host (task_instance.hostname, job.hostname), as if it
+                # ran on a machine of its own.
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.e2e.hostname.from_env",
+                "PYTHONPATH": ROOT,
+            }
+        )
+        stack.component_env = {name: {"ICE_E2E_HOSTNAME": name} for name in components}
+        stack.start()
+        yield stack, emulator
+    finally:
+        if stack is not None:
+            stack.stop()
+            for name in stack.components:
+                print(f"----- {name} (tail) -----\n{stack.log_tail(name, 1200)}")
+        redis.stop()
+        emulator.stop()
+
+
+def wait_for(stack: AirflowStack, what: str, check: Any, timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        result = check()
+        if result:
+            return result
+        time.sleep(0.5)
+    found = {dag_id: dict(states(stack, dag_id)) for dag_id in ("ice_at_scale", "ice_worker_loss")} | {
+        "triggers per triggerer": stack.query("select triggerer_id, count(*) from trigger group by triggerer_id")
+    }
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; {found}")
+
+
+def states(stack: AirflowStack, dag_id: str) -> Counter[str]:
+    rows = stack.query("select state from task_instance where dag_id = :d", d=dag_id)
+    return Counter(str(state) for (state,) in rows)
+
+
+def run_done(stack: AirflowStack, dag_id: str) -> str | None:
+    rows = stack.query("select state from dag_run where dag_id = :d", d=dag_id)
+    return rows[0][0] if rows and rows[0][0] in ("success", "failed") else None
+
+
+def xcom(stack: AirflowStack, dag_id: str, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    rows = stack.query(
+        "select value from xcom where dag_id = :d and task_id = :t and key = :k and map_index = :m",
+        d=dag_id,
+        t=task_id,
+        k=key,
+        m=map_index,
+    )
+    assert rows, (dag_id, task_id, key, map_index)
+    return rows[0][0]  # as stored: a value JSON-encoded twice reads as a string, as downstream
+
+
+HELD_WORKFLOWS = [f"wf-{ice_id}" for ice_id in [*scale.MAPPED, *scale.FROM_TRIGGER]] + ["wf-operator"]
+
+
+def setup_emulator(emulator: IceEmulatorProcess) -> None:
+    hold = time.time() + 3600
+    for ice_id in [*scale.MAPPED, *scale.FROM_TRIGGER]:
+        final, _ = _outcome(ice_id)
+        emulator.add_workflow(
+            f"wf-{ice_id}",
+            finish_at=hold,
+            final_status=final,
+            outputs={"video": f"oss://media-out/{ice_id}.mp4"},
+            node_results={"asr": {"Status": "Success" if final == "succeeded" else "Failed"}},
+        )
+        emulator.add_task(f"wf-{ice_id}", task_id=ice_id)
+    emulator.add_workflow("wf-operator", finish_at=hold, outputs={"video": "oss://media-out/wf-operator.mp4"})
+    emulator.add_workflow("wf-worker-loss", running_seconds=20, outputs={"video": "oss://media-out/wf-worker-loss.mp4"})
+
+
+def test_failover_of_a_triggerer_and_of_a_celery_worker(deployment):
+    stack, emulator = deployment
+    report: dict[str, Any] = {}
+    setup_emulator(emulator)
+    wait_for(
+        stack,
+        "the dag-processor to parse the DAGs",
+        lambda: len(stack.query("select dag_id from dag where dag_id in ('ice_at_scale', 'ice_worker_loss')")) == 2,
+        240,
+    )
+    for dag_id in ("ice_at_scale", "ice_worker_loss"):
+        stack.airflow("dags", "unpause", dag_id)
+
+    # ---- 1. every waiting task deferred, spread over both triggerers; kill one ------------------
+    started = time.monotonic()
+    stack.airflow("dags", "trigger", "ice_at_scale")
+    waiting = len(scale.MAPPED) + len(scale.FROM_TRIGGER) + scale.OPERATORS
+
+    def holders() -> dict[int, list[int]] | None:
+        if states(stack, "ice_at_scale")["deferred"] < waiting:
+            return None
+        held: dict[int, list[int]] = {}
+        for trigger_id, triggerer_id in stack.query("select id, triggerer_id from trigger"):
+            held.setdefault(triggerer_id, []).append(trigger_id)
+        return held if len(held) == 2 and None not in held else None
+
+    held = wait_for(stack, f"{waiting} deferred tasks held by both triggerers", holders, 480)
+    report["all deferred after (s)"] = round(time.monotonic() - started, 1)
+    by_job = dict(stack.query("select id, hostname from job where job_type = 'TriggererJob' and state = 'running'"))
+    victim_job = max(held, key=lambda job: len(held[job]))
+    survivor_job = next(job for job in held if job != victim_job)
+    orphans = held[victim_job]
+    stack.kill(by_job[victim_job])
+    killed_at = time.monotonic()
+
+    def taken_over() -> bool:
+        rows = stack.query("select id, triggerer_id from trigger where id in :ids", ids=tuple(orphans))
+        return all(triggerer_id == survivor_job for _, triggerer_id in rows)
+
+    wait_for(stack, "the surviving triggerer to take the orphaned triggers over", taken_over, 120)
+    report["triggers held by each triggerer at the kill"] = sorted(len(v) for v in held.values())
+    report["kill -> last orphaned trigger running on the survivor (s)"] = round(time.monotonic() - killed_at, 1)
+    report["ICE tasks running (s)"] = round(time.monotonic() - started + RUN_ON_AFTER_FAILOVER)
+    for workflow_id in HELD_WORKFLOWS:
+        emulator.update_workflow(workflow_id, finish_at=time.time() + RUN_ON_AFTER_FAILOVER)
+
+    assert wait_for(stack, "ice_at_scale to finish", lambda: run_done(stack, "ice_at_scale"), 600)
+    report["ice_at_scale run (s)"] = round(time.monotonic() - started, 1)
+    check_scale_outcomes(stack, emulator, report)
+
+    # ---- 2. kill a Celery worker while operators run on it, before they defer --------------------
+    starts_before = emulator.calls("StartAIWorkflow")
+    emulator.inject("delay", scale.WORKER_LOSS_OPERATORS, action="GetAIWorkflowTask", delay=WORKER_LOSS_DELAY)
+    stack.airflow("dags", "trigger", "ice_worker_loss")
+
+    def running_after_start() -> dict[str, list[int]] | None:
+        if emulator.calls("StartAIWorkflow") - starts_before < scale.WORKER_LOSS_OPERATORS:
+            return None
+        rows = stack.query(
+            "select map_index, hostname from task_instance where dag_id = 'ice_worker_loss' and state = 'running'"
+        )
+        if len(rows) < scale.WORKER_LOSS_OPERATORS:
+            return None
+        return {name: [m for m, hostname in rows if hostname == name] for name in WORKERS}
+
+    on_worker = wait_for(stack, "the operators to run, started, on the workers", running_after_start, 240)
+    victim = max(WORKERS, key=lambda name: len(on_worker[name]))
+    stack.kill(victim)
+    assert wait_for(stack, "ice_worker_loss to finish", lambda: run_done(stack, "ice_worker_loss"), 400) == "success"
+    tries = dict(stack.query("select map_index, try_number from task_instance where dag_id = 'ice_worker_loss'"))
+    ids = [xcom(stack, "ice_worker_loss", "start", "workflow_task_id", m) for m in range(scale.WORKER_LOSS_OPERATORS)]
+    assert all(tries[m] >= 2 for m in on_worker[victim]), (on_worker, tries)
+    assert len(set(ids)) == scale.WORKER_LOSS_OPERATORS
+    duplicates = emulator.calls("StartAIWorkflow") - starts_before - scale.WORKER_LOSS_OPERATORS
+    report["operators on the killed worker (retried, reattached)"] = len(on_worker[victim])
+    report["duplicate StartAIWorkflow after the worker kill"] = duplicates
+    write_report(report)
+    assert duplicates == 0
+
+
+def check_scale_outcomes(stack: AirflowStack, emulator: IceEmulatorProcess, report: dict[str, Any]) -> None:
+    ti = {
+        (task_id, map_index): (state, hostname, pid)
+        for task_id, map_index, state, hostname, pid in stack.query(
+            "select task_id, map_index, state, hostname, pid from task_instance where dag_id = 'ice_at_scale'"
+        )
+    }
+    seen = xcom(stack, "ice_at_scale", "read_all")
+    per_outcome: Counter[str] = Counter()
+    for i, ice_id in enumerate(scale.MAPPED):
+        final, state = _outcome(ice_id)
+        assert ti[("wait", i)][0] == state, (ice_id, ti[("wait", i)])
+        assert seen["mapped"][ice_id]["status"] == final
+        assert seen["mapped"][ice_id]["outputs"] == {"video": f"oss://media-out/{ice_id}.mp4"}
+        assert seen["mapped"][ice_id]["node_results"]["asr"]["Status"] in ("Success", "Failed")
+        per_outcome[f"mapped sensor: {final} -> {state}"] += 1
+    for i, ice_id in enumerate(scale.FROM_TRIGGER):
+        state, hostname, pid = ti[(f"from_trigger_{i:02d}", -1)]
+        assert (state, hostname or "", pid) == ("success", "", None), (ice_id, state, hostname, pid)  # no worker
+        assert seen["from_trigger"][ice_id]["outputs"] == {"video": f"oss://media-out/{ice_id}.mp4"}
+        per_outcome["start_from_trigger sensor: succeeded -> success (no worker)"] += 1
+    operator_ids = [xcom(stack, "ice_at_scale", "start", "workflow_task_id", m) for m in range(scale.OPERATORS)]
+    assert len(set(operator_ids)) == scale.OPERATORS
+    for m, ice_id in enumerate(operator_ids):
+        assert ti[("start", m)][0] == "success"
+        assert seen["operators"][ice_id]["status"] == "succeeded"
+        assert seen["operators"][ice_id]["outputs"] == {"video": "oss://media-out/wf-operator.mp4"}
+        per_outcome["deferrable operator: succeeded -> success"] += 1
+    starts = emulator.calls("StartAIWorkflow")
+    assert starts == scale.OPERATORS, f"{starts} StartAIWorkflow calls for {scale.OPERATORS} operators"
+    polls = [
+        emulator.calls("GetAIWorkflowTask", ice_id) for ice_id in [*scale.MAPPED, *scale.FROM_TRIGGER, *operator_ids]
+    ]
+    report["tasks per outcome"] = dict(per_outcome)
+    report["GetAIWorkflowTask calls per ICE task (mean / max)"] = f"{statistics.mean(polls):.1f} / {max(polls)}"
+    report["StartAIWorkflow per operator task"] = starts / scale.OPERATORS
+    report["duplicate StartAIWorkflow after the triggerer kill"] = starts - scale.OPERATORS
+
+
+def write_report(report: dict[str, Any]) -> None:
+    lines = ["| measure | value |", "|---|---|"]
+    for key, value in report.items():
+        if isinstance(value, dict):
+            lines += [f"| {key}: {k} | {v} |" for k, v in value.items()]
+        else:
+            lines.append(f"| {key} | {value} |")
+    text = "\n".join(lines)
+    print("\n" + text)
+    os.makedirs(os.path.dirname(REPORT), exist_ok=True)
+    with open(REPORT, "w") as f:
+        f.write(text + "\n")
