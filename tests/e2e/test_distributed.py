@@ -44,6 +44,10 @@ TRIGGERERS = ("triggerer-1", "triggerer-2")
 REPORT = os.path.join(ROOT, "build", "e2e-distributed.md")
 
 
+def _nodes(final: str) -> dict[str, Any]:
+    return {"asr": {"Status": "Success" if final == "succeeded" else "Failed"}}
+
+
 def _outcome(ice_id: str) -> tuple[str, str]:
     """(ICE final status, Airflow state) the test expects for a sensor's ICE task."""
     if "-fail-" in ice_id:
@@ -147,7 +151,7 @@ def setup_emulator(emulator: IceEmulatorProcess) -> None:
             finish_at=hold,
             final_status=final,
             outputs={"video": f"oss://media-out/{ice_id}.mp4"},
-            node_results={"asr": {"Status": "Success" if final == "succeeded" else "Failed"}},
+            node_results=_nodes(final),
         )
         emulator.add_task(f"wf-{ice_id}", task_id=ice_id)
     emulator.add_workflow("wf-operator", finish_at=hold, outputs={"video": "oss://media-out/wf-operator.mp4"})
@@ -248,19 +252,27 @@ def check_scale_outcomes(stack: AirflowStack, emulator: IceEmulatorProcess, repo
         assert ti[("wait", i)][0] == state, (ice_id, ti[("wait", i)])
         assert seen["mapped"][ice_id]["status"] == final
         assert seen["mapped"][ice_id]["outputs"] == {"video": f"oss://media-out/{ice_id}.mp4"}
-        assert seen["mapped"][ice_id]["node_results"]["asr"]["Status"] in ("Success", "Failed")
+        assert seen["mapped"][ice_id]["node_results"] == _nodes(final)
         per_outcome[f"mapped sensor: {final} -> {state}"] += 1
     for i, ice_id in enumerate(scale.FROM_TRIGGER):
         state, hostname, pid = ti[(f"from_trigger_{i:02d}", -1)]
         assert (state, hostname or "", pid) == ("success", "", None), (ice_id, state, hostname, pid)  # no worker
-        assert seen["from_trigger"][ice_id]["outputs"] == {"video": f"oss://media-out/{ice_id}.mp4"}
+        assert seen["from_trigger"][ice_id] == {
+            "status": "succeeded",
+            "outputs": {"video": f"oss://media-out/{ice_id}.mp4"},
+            "node_results": _nodes("succeeded"),
+        }
         per_outcome["start_from_trigger sensor: succeeded -> success (no worker)"] += 1
     operator_ids = [xcom(stack, "ice_at_scale", "start", "workflow_task_id", m) for m in range(scale.OPERATORS)]
     assert len(set(operator_ids)) == scale.OPERATORS
     for m, ice_id in enumerate(operator_ids):
         assert ti[("start", m)][0] == "success"
-        assert seen["operators"][ice_id]["status"] == "succeeded"
-        assert seen["operators"][ice_id]["outputs"] == {"video": "oss://media-out/wf-operator.mp4"}
+        assert seen["operators"][ice_id] == {
+            "status": "succeeded",
+            "outputs": {"video": "oss://media-out/wf-operator.mp4"},
+            "node_results": None,
+            "map_index": m,
+        }
         per_outcome["deferrable operator: succeeded -> success"] += 1
     starts = emulator.calls("StartAIWorkflow")
     assert starts == scale.OPERATORS, f"{starts} StartAIWorkflow calls for {scale.OPERATORS} operators"
