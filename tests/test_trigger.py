@@ -198,6 +198,51 @@ async def test_end_from_trigger_ends_the_task_with_the_xcom_contract(
         assert event.xcoms is None
 
 
+class _FakeXComStore:
+    """Stands in for the triggerer's supervisor behind ``XCom.aset`` (a real triggerer process is
+    needed for that path; the distributed e2e test runs it for real)."""
+
+    def __init__(self, behaviour: str = "store") -> None:
+        self.behaviour = behaviour
+        self.stored: dict[tuple[str, str, str, int, str], object] = {}
+
+    async def aset(self, key, value, *, dag_id, task_id, run_id, map_index):
+        if self.behaviour == "fail":
+            raise RuntimeError("supervisor went away")
+        if self.behaviour == "hang":
+            await asyncio.sleep(3600)
+        self.stored[(dag_id, task_id, run_id, map_index, key)] = value
+
+
+@pytest.mark.parametrize(
+    ("workflow", "behaviour", "pushed_here"),
+    [("ok", "store", True), ("bad", "store", False), ("ok", "fail", False), ("ok", "hang", False)],
+)
+async def test_end_from_trigger_writes_xcoms_itself_when_the_task_ends(
+    emulator, monkeypatch, workflow, behaviour, pushed_here
+):
+    from types import SimpleNamespace
+
+    from airflow.sdk.execution_time import xcom as sdk_xcom
+
+    from airflow_provider_ice.triggers import ice as trigger_module
+
+    store = _FakeXComStore(behaviour)
+    monkeypatch.setattr(sdk_xcom.XCom, "aset", store.aset, raising=False)
+    monkeypatch.setattr(trigger_module, "XCOM_PUSH_TIMEOUT", 0.2)
+    task_id = emulator.backend.add_task(workflow)
+    trigger = IceWorkflowTaskTrigger(task_id, poll_interval=0.01, end_from_trigger=True)
+    trigger.task_instance = SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=3)  # type: ignore[assignment]
+    event = await only_event(trigger)
+    if pushed_here:  # a success ends the task: its XComs are written as a task writes them
+        assert event.xcoms is None
+        assert store.stored[("d", "t", "r", 3, "status")] == "succeeded"
+        assert set(store.stored) == {("d", "t", "r", 3, key) for key in ("return_value", "node_results", "status")}
+    else:  # a failure may be retried (Airflow then drops the event's XComs), or the push failed
+        assert set(event.xcoms) == {"return_value", "node_results", "status"}
+        assert store.stored == {}
+
+
 async def test_end_from_trigger_timeout_with_soft_fail_skips(emulator):
     task_id = emulator.backend.add_task("slow")
     event = await only_event(

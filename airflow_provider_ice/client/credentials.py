@@ -24,6 +24,12 @@ def shared_credential(config: IceConnectionConfig) -> Any:
         return _CREDENTIALS[key]
 
 
+def cached_credential(config: IceConnectionConfig) -> Any | None:
+    """The process's credentials client for ``config`` if one was built already, else None."""
+    with _CREDENTIALS_LOCK:
+        return _CREDENTIALS.get(config.credential_key)
+
+
 def _new_credential(config: IceConnectionConfig) -> Any:
     from alibabacloud_credentials.client import Client as CredentialClient
     from alibabacloud_credentials.models import Config as CredentialConfig

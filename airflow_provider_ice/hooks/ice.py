@@ -8,6 +8,7 @@ stay cheap to parse.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -118,10 +119,23 @@ class IceHook(BaseHook):
             config = await self.aget_connection_config()
             # The first use in a process loads the client stack (aiohttp, the SDK's signer, the
             # credentials client: ~0.7 s) and a credential chain may read files: never on the loop.
-            transport_class, credential = await asyncio.to_thread(self._async_parts, config)
+            # Later hooks find both loaded and skip the thread.
+            parts = self._loaded_async_parts(config)
+            if parts is None:
+                parts = await asyncio.to_thread(self._async_parts, config)
+            transport_class, credential = parts
             if self._transport is None:  # again: concurrent first calls must share one transport
                 self._transport = transport_class(config, credential)
         return self._transport
+
+    def _loaded_async_parts(self, config: IceConnectionConfig) -> tuple[type[AsyncIceTransport], Any] | None:
+        module = sys.modules.get("airflow_provider_ice.client.transport")
+        if module is None:
+            return None
+        from airflow_provider_ice.client.credentials import cached_credential
+
+        credential = self._credential or cached_credential(config)
+        return None if credential is None else (module.AsyncIceTransport, credential)
 
     def _async_parts(self, config: IceConnectionConfig) -> tuple[type[AsyncIceTransport], Any]:
         from airflow_provider_ice.client.transport import AsyncIceTransport

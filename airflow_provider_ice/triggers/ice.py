@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
     from airflow_provider_ice.models import IceWorkflowTask
 
+#: Seconds to wait for the triggerer to store one XCom before sending them with the event instead.
+XCOM_PUSH_TIMEOUT = 30.0
+
 # The hook and the client stack load when a trigger first runs, not when the
 # triggerer (or a DAG file) imports this module.
 
@@ -144,9 +147,12 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         from airflow_provider_ice.waiting import Outcome, task_result_xcoms
 
         xcoms = task_result_xcoms(task) if task is not None else None
-        if xcoms and await self._push_xcoms(xcoms):
-            xcoms = None
         status = Outcome(event["status"])
+        # A failure may be retried, and Airflow drops a retried event's xcoms: those go with the event
+        # (pushed here they would outlive the try). Success and skip end the task: push them here.
+        ends = status is Outcome.SUCCESS or (self.soft_fail and status in (Outcome.FAILURE, Outcome.TIMEOUT))
+        if xcoms and ends and await self._push_xcoms(xcoms):
+            xcoms = None
         if status is Outcome.SUCCESS:
             self.log.info("%s", event["message"])
             return TaskSuccessEvent(xcoms=xcoms)
@@ -172,9 +178,14 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             return False
         try:
             for key, value in xcoms.items():
-                await aset(key, value, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
-        except Exception as exc:  # the event then carries them: nothing is lost
-            self.log.warning("XCom push from the trigger failed (%s); sending the XComs with the event", exc)
+                push = aset(key, value, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+                await asyncio.wait_for(push, XCOM_PUSH_TIMEOUT)
+        except Exception as exc:
+            self.log.error(
+                "XCom push from the trigger failed (%r); the XComs go with the event instead, which Airflow "
+                "3.3.2 stores JSON-encoded twice (downstream tasks read strings)",
+                exc,
+            )
             return False
         return True
 

@@ -4,6 +4,7 @@ process. Every process is ours and is stopped, also on failure."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -69,6 +70,31 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process under it."""
+    import psutil
+
+    try:
+        return [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _kill_tree(pid: int, sig: int) -> None:
+    for member in _tree(pid):
+        _signal(member, sig)
+
+
 class Redis:
     """A private redis-server (Debian's package) on a free loopback port, no persistence."""
 
@@ -82,8 +108,10 @@ class Redis:
 
     def start(self) -> str:
         args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        log = open(os.path.join(self.dir, "redis.log"), "wb")  # noqa: SIM115 (closed with the process)
-        self.process = subprocess.Popen([self.binary, *args, "--dir", self.dir], stdout=log, stderr=subprocess.STDOUT)
+        with open(os.path.join(self.dir, "redis.log"), "wb") as log:  # the child keeps its own handle
+            self.process = subprocess.Popen(
+                [self.binary, *args, "--dir", self.dir], stdout=log, stderr=subprocess.STDOUT
+            )
         deadline = time.monotonic() + 30
         while True:
             with socket.socket() as s:
@@ -118,14 +146,20 @@ class AirflowStack:
         self.port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.postgres: Postgres | None = None
+        #: components this test killed on purpose (their SIGKILL exit is expected)
+        self.killed: set[str] = set()
         # Never SQLite: a green run must prove the real metadata database was used.
         try:
             self.postgres = Postgres()
             db_url = self.postgres.start()
-        except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
+            if self.postgres is not None:
+                self.postgres.stop()
+            detail = getattr(exc, "stderr", None) or b""
             raise RuntimeError(
-                f"PostgreSQL could not be started ({exc}); the e2e suite does not fall back to SQLite. "
-                "Install Debian's postgresql (.ci/run does so when the binaries are missing)."
+                f"PostgreSQL could not be started ({exc} {detail.decode(errors='replace')[-500:]}); the e2e "
+                "suite does not fall back to SQLite. Install Debian's postgresql (.ci/run does so when the "
+                "binaries are missing)."
             ) from exc
         self.db_url = db_url
         self.env = {
@@ -169,13 +203,15 @@ class AirflowStack:
             )
 
     def kill(self, name: str) -> None:
-        """SIGKILL a component and every process it started, as if its machine died."""
-        os.killpg(self.processes[name].pid, signal.SIGKILL)
+        """SIGKILL a component and every process under it, as if its machine died (task processes
+        run in process groups of their own, so the whole tree is killed, not just the group)."""
+        self.killed.add(name)
+        _kill_tree(self.processes[name].pid, signal.SIGKILL)
         self.processes[name].wait(30)
 
     def check_alive(self) -> None:
         for name, proc in self.processes.items():
-            if proc.poll() is not None and proc.returncode != -signal.SIGKILL:
+            if proc.poll() is not None and name not in self.killed:
                 raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{self.log_tail(name)}")
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
@@ -186,18 +222,25 @@ class AirflowStack:
             return ""
 
     def stop(self) -> None:
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        for proc in self.processes.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        if self.postgres is not None:
-            self.postgres.stop()
+        """Stop every process started, then PostgreSQL, whatever fails on the way."""
+        try:
+            trees = {name: _tree(proc.pid) for name, proc in self.processes.items() if proc.poll() is None}
+            for proc in self.processes.values():
+                if proc.poll() is None:
+                    _signal_group(proc.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            for proc in self.processes.values():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(max(0.1, deadline - time.monotonic()))
+            for pids in trees.values():  # whatever is left, task processes included
+                for pid in pids:
+                    _signal(pid, signal.SIGKILL)
+            for proc in self.processes.values():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(10)
+        finally:
+            if self.postgres is not None:
+                self.postgres.stop()
 
     def query(self, sql: str, **params: Any) -> list[Any]:
         import sqlalchemy
