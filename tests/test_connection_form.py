@@ -81,3 +81,41 @@ def test_widgets_for_airflow_before_3_2_carry_the_same_fields():
 def test_provider_info_carries_the_form():
     (conn_type,) = get_provider_info()["connection-types"]
     assert conn_type["conn-fields"] is CONN_FIELDS
+
+
+def test_widgets_as_the_airflow_3_ui_serves_them_without_fab():
+    """Airflow 3.0/3.1 read the hook's widgets through the API server's FAB-free stand-ins
+    (HookMetaService); the same stand-ins here show what their form gets: no default, choices
+    enumerated and labelled in the description."""
+    import sys
+    from unittest import mock
+
+    services = pytest.importorskip(
+        "airflow.api_fastapi.core_api.services.ui.connections", reason="Airflow 3's API server"
+    )
+    meta = services.HookMetaService
+    if not hasattr(meta, "MockEnum"):
+        pytest.skip("this Airflow's API server has no FAB-free widget stand-ins")
+    from airflow_provider_ice.connection_form import connection_form_widgets
+
+    stand_ins = {m: mock.MagicMock() for m in ("wtforms", "wtforms.validators", "flask_babel")}
+    stand_ins |= {m: mock.MagicMock() for m in ("flask_appbuilder", "flask_appbuilder.fieldwidgets")}
+    with (
+        mock.patch.dict(sys.modules, stand_ins),
+        mock.patch("wtforms.StringField", meta.MockStringField),
+        mock.patch("wtforms.IntegerField", meta.MockIntegerField),
+        mock.patch("wtforms.PasswordField", meta.MockPasswordField),
+        mock.patch("flask_babel.lazy_gettext", lambda text: text),
+        mock.patch("flask_appbuilder.fieldwidgets.BS3TextFieldWidget", meta.MockAnyWidget),
+        mock.patch("flask_appbuilder.fieldwidgets.BS3PasswordFieldWidget", meta.MockAnyWidget),
+        mock.patch("wtforms.validators.Optional", meta.MockOptional),
+        mock.patch("wtforms.validators.any_of", meta.MockEnum),
+    ):
+        fields = {name: widget.param.dump() for name, widget in connection_form_widgets().items()}
+    assert set(fields) == KNOWN_EXTRAS
+    assert all(field["value"] is None for field in fields.values())
+    assert fields["protocol"]["schema"]["enum"] == ["https", "http"]
+    assert fields["protocol"]["description"].startswith("Default: https. Choices: https; http (local servers")
+    assert fields["credential_type"]["schema"]["enum"] == list(CREDENTIAL_TYPES)
+    assert fields["max_attempts"]["schema"]["type"] == ["integer", "null"]
+    assert fields["proxy"]["schema"]["format"] == "password"
