@@ -43,35 +43,27 @@ CREDENTIAL_TYPE_CHOICES = {
 STANDARD_LABELS = {"login": "AccessKey ID", "password": "AccessKey Secret"}
 
 
-def _text(label: str, section: str, description: str, *, secret: bool = False, **schema: Any) -> dict[str, Any]:
+def _field(label: str, section: str, description: str, kind: str = "string", **schema: Any) -> dict[str, Any]:
+    """One form field: nullable (unset keeps the provider's default), in ``section``."""
     return {
         "label": label,
         "description": description,
-        "schema": {
-            "type": ["string", "null"],
-            "section": section,
-            **({"format": "password"} if secret else {}),
-            **schema,
-        },
+        "schema": {"type": [kind, "null"], "section": section, **schema},
     }
+
+
+def _text(label: str, section: str, description: str, *, secret: bool = False, **schema: Any) -> dict[str, Any]:
+    return _field(label, section, description, **({"format": "password"} if secret else {}), **schema)
 
 
 def _number(label: str, section: str, description: str, kind: str = "number") -> dict[str, Any]:
-    return {"label": label, "description": description, "schema": {"type": [kind, "null"], "section": section}}
+    return _field(label, section, description, kind)
 
 
 def _choice(label: str, section: str, description: str, choices: dict[str | None, str]) -> dict[str, Any]:
-    return {
-        "label": label,
-        "description": description,
-        "schema": {
-            "type": ["string", "null"],
-            "section": section,
-            "enum": list(choices),
-            # The UI looks up the label of an unset choice under "null".
-            "values_display": {("null" if value is None else value): shown for value, shown in choices.items()},
-        },
-    }
+    # The UI looks up the label of an unset choice under "null".
+    shown = {("null" if value is None else value): label for value, label in choices.items()}
+    return _field(label, section, description, enum=list(choices), values_display=shown)
 
 
 #: Connection extras shown as form fields. No field carries a default value: an unset field keeps

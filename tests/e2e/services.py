@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
@@ -213,6 +214,21 @@ class AirflowStack:
         for name, proc in self.processes.items():
             if proc.poll() is not None and name not in self.killed:
                 raise RuntimeError(f"airflow {name} exited with {proc.returncode}:\n{self.log_tail(name)}")
+
+    def wait_for(
+        self, what: str, check: Callable[[], Any], timeout: float, describe: Callable[[], Any] | None = None
+    ) -> Any:
+        """Poll ``check`` until it returns something truthy (failing at once if a component died);
+        on timeout, fail with ``what`` and what ``describe`` reports of the state then."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            result = check()
+            if result:
+                return result
+            time.sleep(0.25)
+        found = f"; {describe()}" if describe else ""
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{found}")
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
         try:

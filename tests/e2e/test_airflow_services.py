@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections import defaultdict
 from typing import Any
 
@@ -43,17 +42,6 @@ def stack(tmp_path_factory):
             print(f"----- {name} (tail) -----\n{airflow.log_tail(name, 1500)}")
 
 
-def wait_for(stack: AirflowStack, what: str, check, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stack.check_alive()
-        result = check()
-        if result:
-            return result
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def xcom(stack: AirflowStack, dag_id: str, task_id: str, key: str) -> Any:
     rows = stack.query(
         "select value from xcom where dag_id = :d and task_id = :t and key = :k", d=dag_id, t=task_id, k=key
@@ -67,14 +55,14 @@ def xcom(stack: AirflowStack, dag_id: str, task_id: str, key: str) -> Any:
 def test_example_dags_on_real_services(stack):
     airflow, emulator = stack
     dags = ("example_ice_workflow", "example_ice_sensor")
-    wait_for(
-        airflow,
+    airflow.wait_for(
         "the dag-processor to parse the examples",
         lambda: (
             len(airflow.query("select dag_id from dag where dag_id in :ids", ids=dags)) == 2
             if airflow.db_url.startswith("postgresql")
             else len([r for r in airflow.query("select dag_id from dag") if r[0] in dags]) == 2
         ),
+        DEADLINE,
     )
     for dag_id in dags:
         airflow.airflow("dags", "unpause", dag_id)
@@ -95,7 +83,7 @@ def test_example_dags_on_real_services(stack):
         runs = airflow.query("select dag_id, state from dag_run where dag_id like 'example_ice_%'")
         return len(runs) == 2 and all(state in ("success", "failed") for _, state in runs)
 
-    wait_for(airflow, "both DAG runs to finish", runs_done)
+    airflow.wait_for("both DAG runs to finish", runs_done, DEADLINE)
     print("task states seen:", dict(seen))
     runs = dict(airflow.query("select dag_id, state from dag_run where dag_id like 'example_ice_%'"))
     assert runs == {"example_ice_workflow": "success", "example_ice_sensor": "success"}, (

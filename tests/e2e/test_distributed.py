@@ -119,17 +119,14 @@ def deployment(tmp_path_factory):
 
 
 def wait_for(stack: AirflowStack, what: str, check: Any, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stack.check_alive()
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    found = {dag_id: dict(states(stack, dag_id)) for dag_id in ("ice_at_scale", "ice_worker_loss")} | {
-        "triggers per triggerer": stack.query("select triggerer_id, count(*) from trigger group by triggerer_id")
-    }
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; {found}")
+    """``stack.wait_for``, reporting the task states and triggers of both DAGs on a timeout."""
+
+    def found() -> dict[str, Any]:
+        return {dag_id: dict(states(stack, dag_id)) for dag_id in ("ice_at_scale", "ice_worker_loss")} | {
+            "triggers per triggerer": stack.query("select triggerer_id, count(*) from trigger group by triggerer_id")
+        }
+
+    return stack.wait_for(what, check, timeout, found)
 
 
 def states(stack: AirflowStack, dag_id: str) -> Counter[str]:
@@ -275,7 +272,7 @@ def test_failover_of_a_triggerer_and_of_a_celery_worker(deployment):
 
 
 def polls_by_task(emulator: IceEmulatorProcess) -> dict[str, int]:
-    rows = emulator._control("calls")["calls"]
+    rows = emulator.call_counts()
     return {r["task_id"]: r["count"] for r in rows if r["action"] == "GetAIWorkflowTask" and r["task_id"]}
 
 

@@ -236,8 +236,12 @@ class IceEmulatorProcess(_Endpoint):
     def inject(self, kind: str, count: int | None = 1, **kwargs: Any) -> None:
         self._control("faults", {"kind": kind, "count": count, **kwargs})
 
+    def call_counts(self) -> list[dict[str, Any]]:
+        """Requests received so far: ``{"action", "task_id", "count"}`` rows."""
+        return list(self._control("calls")["calls"])
+
     def calls(self, action: str | None = None, task_id: str | None = None) -> int:
-        rows = self._control("calls")["calls"]
+        rows = self.call_counts()
         return sum(
             r["count"]
             for r in rows
