@@ -16,6 +16,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.lineage import IceLineageMixin
 from airflow_provider_ice.models import IceWorkflowTask, IceWorkflowTaskStatus
+from airflow_provider_ice.versions import xcom_accepts_none
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
@@ -124,8 +125,9 @@ XCOM_WORKFLOW_TASK_ID = "workflow_task_id"
 
 
 def task_result_xcoms(task: IceWorkflowTask) -> dict[str, Any]:
-    """The contract's keys and values for a terminal task."""
-    return {XCOM_RETURN_VALUE: task.outputs, XCOM_NODE_RESULTS: task.node_results, XCOM_STATUS: task.status}
+    """The contract's keys and values for a terminal task (an empty one absent where Airflow rejects None)."""
+    xcoms = {XCOM_RETURN_VALUE: task.outputs, XCOM_NODE_RESULTS: task.node_results, XCOM_STATUS: task.status}
+    return xcoms if xcom_accepts_none() else {key: value for key, value in xcoms.items() if value is not None}
 
 
 def push_task_results(context: Any, task: IceWorkflowTask, *, include_return_value: bool) -> None:

@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
@@ -43,7 +43,8 @@ with DAG(
         timeout=6 * 3600,
     )
 
-    @task
+    # One XCom (a dict return would be split per key, and Airflow 3.0 rejects a None one).
+    @task(multiple_outputs=False)
     def summarize(ti: Any = None) -> dict[str, Any]:
         """Read the sensor's XCom contract: Outputs (return_value) and NodeResults."""
         outputs = ti.xcom_pull(task_ids="wait_for_workflow")

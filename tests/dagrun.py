@@ -37,8 +37,18 @@ class RunResult:
 
 def run_dag(filename: str, dag_id: str, **conf: Any) -> RunResult:
     from airflow.models.taskinstance import TaskInstance
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+
+    try:
+        from airflow.models.xcom import XComModel
+
+        def value_of(row: Any) -> Any:
+            return XComModel.deserialize_value(row)
+    except ImportError:  # Airflow 2: the ORM model is XCom itself, which deserializes on load
+        from airflow.models.xcom import XCom as XComModel  # type: ignore[no-redef]
+
+        def value_of(row: Any) -> Any:
+            return row.value
 
     dag = load_dag(filename, dag_id)
     dagrun = dag.test(run_conf=conf)
@@ -47,5 +57,5 @@ def run_dag(filename: str, dag_id: str, **conf: Any) -> RunResult:
         states = {ti.task_id: (str(ti.state) if ti.state else None) for ti in tis}
         tries = {ti.task_id: ti.try_number for ti in tis}
         rows = session.query(XComModel).filter(XComModel.dag_id == dag_id, XComModel.run_id == dagrun.run_id)
-        xcom = {(r.task_id, r.key): XComModel.deserialize_value(r) for r in rows}
+        xcom = {(r.task_id, r.key): value_of(r) for r in rows}
     return RunResult(str(dagrun.state), states, tries, xcom)

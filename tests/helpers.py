@@ -11,6 +11,14 @@ import pytest
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.testing.emulator import IceEmulator
 
+# For code run in a subprocess: DagBag from where the installed Airflow keeps it.
+IMPORT_DAGBAG = (
+    "try:\n"
+    "    from airflow.dag_processing.dagbag import DagBag\n"
+    "except ImportError:  # Airflow < 3.1\n"
+    "    from airflow.models.dagbag import DagBag\n"
+)
+
 FAST_RETRIES = {"retry_base_delay": 0.01, "retry_max_delay": 0.05}
 
 

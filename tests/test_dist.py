@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.helpers import IMPORT_DAGBAG
+
 pytestmark = pytest.mark.slow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,11 +46,8 @@ def test_the_built_wheel_installs_clean_and_works(tmp_path):
         "        importlib.import_module(m.name)\n"
         "from airflow_provider_ice.get_provider_info import get_provider_info\n"
         "assert get_provider_info()['versions'] == [p.__version__] != ['0+unknown']\n"
-        "try:\n"
-        "    from airflow.dag_processing.dagbag import DagBag\n"
-        "except ImportError:  # Airflow 2\n"
-        "    from airflow.models.dagbag import DagBag\n"
-        f"bag = DagBag(dag_folder={os.path.join(ROOT, 'example_dags')!r})\n"
+        + IMPORT_DAGBAG
+        + f"bag = DagBag(dag_folder={os.path.join(ROOT, 'example_dags')!r})\n"
         "assert not bag.import_errors and len(bag.dag_ids) == 2, (bag.import_errors, bag.dag_ids)\n"
         "print(p.__version__)\n"
     )

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.helpers import IMPORT_DAGBAG
+
 pytestmark = pytest.mark.slow
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "example_dags")
@@ -15,9 +17,7 @@ EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, "example_dags")
 
 def test_example_dags_parse_without_connection_or_network():
     code = (
-        "import sys\n"
-        "from airflow.dag_processing.dagbag import DagBag\n"
-        f"bag = DagBag(dag_folder={os.path.abspath(EXAMPLES)!r}, )\n"
+        "import sys\n" + IMPORT_DAGBAG + f"bag = DagBag(dag_folder={os.path.abspath(EXAMPLES)!r}, )\n"
         "assert not bag.import_errors, bag.import_errors\n"
         "assert {'example_ice_workflow', 'example_ice_sensor'} <= set(bag.dag_ids), bag.dag_ids\n"
         "assert not [m for m in sys.modules if m.startswith(('alibabacloud', 'darabonba'))]\n"

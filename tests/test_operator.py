@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
 from airflow_provider_ice.exceptions import IceConfigurationError
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+from airflow_provider_ice.versions import DURABLE, TRIGGER_ON_KILL, running_line, supports
 from tests.dagrun import run_dag
 from tests.helpers import use_connection
 
@@ -91,6 +93,8 @@ def test_partial_success_accepted(emulator):
 
 
 def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch):
+    if not supports(DURABLE):
+        pytest.skip("reattaching on retry needs Airflow >= 3.3 (test_retry_below_3_3_starts_a_new_task_and_says_so)")
     use_connection(monkeypatch, emulator, max_attempts=1)
     workflow(emulator)
     # The first try dies on its first status check, after StartAIWorkflow succeeded (a permanent
@@ -101,6 +105,25 @@ def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch)
     assert result.try_numbers["start"] == 2
     assert emulator.backend.calls("StartAIWorkflow") == 1
     assert result.xcoms_of("start")["return_value"] == OUTPUTS
+
+
+def test_retry_below_3_3_starts_a_new_task_and_says_so(emulator, monkeypatch, caplog, capfd):
+    """Below 3.3 Airflow clears a task's XComs when a try starts and has no task state store: nothing
+    can carry the TaskId to the retry, so the retry's start says it is a new task."""
+    if supports(DURABLE):
+        pytest.skip("Airflow >= 3.3 reattaches instead (test_retry_reattaches_instead_of_starting_a_duplicate)")
+    caplog.set_level(logging.INFO)
+    use_connection(monkeypatch, emulator, max_attempts=1)
+    workflow(emulator)
+    emulator.backend.inject("non_json", 1, action="GetAIWorkflowTask", status=403)
+    result = run_dag("ice_operator_dags.py", "ice_start_deferrable")
+    assert result.state == "success"
+    assert result.try_numbers["start"] == 2
+    assert emulator.backend.calls("StartAIWorkflow") == 2
+    out, err = capfd.readouterr()
+    logs = out + err + caplog.text
+    assert "on try 2: a NEW task, not the one an earlier try started" in logs, logs[-3000:]
+    assert f"needs Airflow >= 3.3 (this is {running_line()})" in logs
 
 
 @pytest.mark.parametrize("dag_id", ["ice_start_sync", "ice_start_deferrable"])
@@ -140,6 +163,8 @@ def test_on_kill_stops_the_task_and_tolerates_a_refusal(emulator, caplog, capsys
 
 @pytest.mark.parametrize("stop_on_kill", [True, False])
 def test_trigger_on_kill_stops_only_what_it_owns(emulator, stop_on_kill):
+    if stop_on_kill and not supports(TRIGGER_ON_KILL):
+        pytest.skip("a trigger's on_kill is called by Airflow >= 3.3 only (below, stop_on_kill=True raises)")
     emulator.backend.add_workflow("live", running_polls=10**9)
     task_id = emulator.backend.add_task("live")
     asyncio.run(IceWorkflowTaskTrigger(task_id, stop_on_kill=stop_on_kill).on_kill())

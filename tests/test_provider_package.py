@@ -64,7 +64,11 @@ def test_airflow_lists_the_provider_and_its_hook(tmp_path):
         timeout=180,
         check=True,
     )
-    rows = [r for r in json.loads(hooks.stdout) if r.get("connection_type") == "alibaba_cloud_ice"]
+    # Airflow 3.0 prints log lines ("[2026-...] {plugins.py:37} INFO ...") before the JSON list
+    lines = hooks.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(("[{", "[]")) or line.strip() == "[")
+    listing = "\n".join(lines[start:])
+    rows = [r for r in json.loads(listing) if r.get("connection_type") == "alibaba_cloud_ice"]
     assert rows and rows[0]["class"] == "airflow_provider_ice.hooks.ice.IceHook"
 
 

@@ -276,11 +276,15 @@ async def _amask_secrets(secrets: tuple[str, ...]) -> None:
     """Register secrets with the masker without a blocking call to the supervisor on the event loop."""
     try:
         from airflow.sdk.log import amask_secret
-    except ImportError:  # Airflow < 3.3: the masker is local to this process, nothing to wait on
+    except ImportError:
+        # Airflow < 3.3: mask_secret is sync and, in a 3.x triggerer, tells the supervisor through a
+        # channel that fails on the event loop thread (3.0 raises, 3.1 drops it, 3.2 needs greenback).
+        # From a sync_to_async thread, as Airflow runs a trigger's sync lookups, it reaches it.
         from airflow.providers.common.compat.sdk import mask_secret
+        from asgiref.sync import sync_to_async
 
         for secret in secrets:
-            mask_secret(secret)
+            await sync_to_async(mask_secret)(secret)
         return
     for secret in secrets:
         await amask_secret(secret)

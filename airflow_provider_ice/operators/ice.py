@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.params import require_positive
+from airflow_provider_ice.versions import DURABLE, TRIGGER_ON_KILL, require, running_line, supports
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -44,7 +45,9 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     XCom: ``workflow_task_id`` right after the start; when waiting, the sensor's contract
     (``return_value`` = Outputs, ``node_results``, ``status``) with the same outcome rules.
     On Airflow >= 3.3 a retry reattaches to the task this operator already started (the TaskId is
-    kept in the task state store) instead of starting a duplicate; below 3.3 a retry starts a new task.
+    kept in the task state store) instead of starting a duplicate; below 3.3 Airflow keeps nothing
+    across tries, so a retry starts a new task and its start is logged as a warning saying so
+    (``durable=True`` there raises :class:`IceConfigurationError`).
     ``on_kill`` asks ICE to stop the task (ICE stops real-time tasks only; a refusal is logged).
     """
 
@@ -75,6 +78,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         require_positive("max_poll_interval", max_poll_interval, allow_none=True)
         require_positive("timeout", timeout, allow_none=True)
         require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
+        if kwargs.get("durable"):
+            require(DURABLE)
         super().__init__(**kwargs)
         self.workflow_id = workflow_id
         self.inputs = inputs
@@ -108,7 +113,23 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
                 # No TaskId to reattach to: an Airflow retry would start a second billed task.
                 raise AirflowFailException(f"{exc} Airflow will not retry this task.") from exc
             raise
-        self.log.info("Started ICE workflow task %s from workflow %s.", task_id, self.workflow_id)
+        try_number = getattr(context.get("ti"), "try_number", 1) or 1
+        if try_number > 1 and not getattr(self, "durable", False):
+            why = (
+                "durable=False"
+                if supports(DURABLE)
+                else f"reattaching a retry to it needs Airflow >= 3.3 (this is {running_line()})"
+            )
+            self.log.warning(
+                "Started ICE workflow task %s from workflow %s on try %d: a NEW task, not the one an earlier try "
+                "started (%s); if that task still runs, stop it in ICE, or set retries=0 on this operator.",
+                task_id,
+                self.workflow_id,
+                try_number,
+                why,
+            )
+        else:
+            self.log.info("Started ICE workflow task %s from workflow %s.", task_id, self.workflow_id)
         self._track(context, task_id)
         return task_id
 
@@ -129,7 +150,10 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         task_id = self._track(context, str(external_id))
         if not self.wait_for_completion:
             return
-        trigger = make_trigger(**self.wait_trigger_kwargs(task_id, self.poll_interval, self.timeout, stop_on_kill=True))
+        stop_on_kill = supports(TRIGGER_ON_KILL)  # below, a deferred wait cannot stop the task on a user kill
+        trigger = make_trigger(
+            **self.wait_trigger_kwargs(task_id, self.poll_interval, self.timeout, stop_on_kill=stop_on_kill)
+        )
         if self.deferrable:
             task = self.first_check(task_id)
             if task is not None and task.is_terminal:

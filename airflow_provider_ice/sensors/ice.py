@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensor
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.params import require_id, require_positive
+from airflow_provider_ice.versions import RESCHEDULE, START_FROM_TRIGGER, require
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -45,8 +46,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         the hook's retries) for this many seconds; None: never. In every mode a transient error is
         logged and the next poll tries again. Reschedule mode keeps the outage in the task state
         store (Airflow >= 3.3); below, each poke starts afresh and only ``timeout`` bounds it.
-    :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow
-        versions with ``StartTriggerArgs``): the trigger writes the XCom contract and ends the task.
+    :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow >= 3.3;
+        below, raises): the trigger writes the XCom contract and ends the task.
 
     Outcomes: ``succeeded`` succeeds; ``partial-succeeded`` succeeds only with
     ``accept_partial_success``; ``failed``/``stopped`` fail (``AirflowFailException``, no retries:
@@ -85,8 +86,12 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         self.max_poll_interval = max_poll_interval
         self.unreachable_timeout = unreachable_timeout
         self._outage = Outage()
+        if self.reschedule:
+            require(RESCHEDULE)
         if start_from_trigger:
             from airflow.triggers.base import StartTriggerArgs
+
+            require(START_FROM_TRIGGER)
 
             # No worker at all: the triggerer renders these kwargs (the templated ones among them),
             # runs the same trigger as the deferrable path and ends the task itself, XComs included.

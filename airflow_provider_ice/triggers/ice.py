@@ -16,6 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.params import require_positive
+from airflow_provider_ice.versions import END_FROM_TRIGGER, TRIGGER_ON_KILL, require
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -52,10 +53,10 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
         trigger rebuilt after a triggerer restart keeps the original deadline.
     :param started_at: when the wait began (epoch seconds), kept across restarts the same way.
-    :param stop_on_kill: on Airflow >= 3.3, stop the ICE task (StopAIWorkflowTask, best effort) when
+    :param stop_on_kill: (Airflow >= 3.3; below, raises) stop the ICE task (StopAIWorkflowTask, best effort) when
         a user kills the deferred task (mark failed/success, clear). Never on triggerer restart or
         timeout. Set by the start operator, which owns the task; the sensor only watches.
-    :param end_from_trigger: end the Airflow task from here (``TaskSuccessEvent`` /
+    :param end_from_trigger: (Airflow >= 3.3; below, raises) end the Airflow task from here (``TaskSuccessEvent`` /
         ``TaskFailedEvent`` / ``TaskSkippedEvent`` carrying the XCom contract) instead of resuming
         it on a worker: the sensor's ``start_from_trigger`` mode, which then needs no worker at all.
     :param soft_fail: with ``end_from_trigger``, skip instead of failing on timeout or a failed task.
@@ -90,6 +91,10 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         super().__init__()
         require_positive("poll_interval", poll_interval)
         require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
+        if stop_on_kill:
+            require(TRIGGER_ON_KILL)
+        if end_from_trigger:
+            require(END_FROM_TRIGGER)
         self.workflow_task_id = workflow_task_id
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow.sdk import DAG
+from airflow.providers.common.compat.sdk import DAG
 
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 
@@ -24,7 +24,8 @@ def build(dag_id: str, **operator_kwargs: Any) -> DAG:
             **operator_kwargs,
         )
 
-        @task
+        # One XCom (a dict return would be split per key, and Airflow 3.0 rejects a None one).
+        @task(multiple_outputs=False)
         def read(ti: Any = None) -> dict[str, Any]:
             return {
                 "task_id": ti.xcom_pull(task_ids="start", key="workflow_task_id"),

@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+from airflow_provider_ice.versions import RESCHEDULE, supports
 
-MODES = ("poke", "reschedule", "deferrable")
+# Reschedule mode is refused where Airflow breaks it (3.0): its DAGs are left out there.
+MODES = ("poke", "reschedule", "deferrable") if supports(RESCHEDULE) else ("poke", "deferrable")
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {"timeout": 60},
     "partial_ok": {"timeout": 60, "accept_partial_success": True},
@@ -35,7 +37,8 @@ def build(mode: str, variant: str) -> DAG:
             **VARIANTS[variant],
         )
 
-        @task
+        # One XCom (a dict return would be split per key, and Airflow 3.0 rejects a None one).
+        @task(multiple_outputs=False)
         def summarize(ti: Any = None) -> dict[str, Any]:
             return {
                 "outputs": ti.xcom_pull(task_ids="wait"),

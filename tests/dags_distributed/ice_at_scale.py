@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
