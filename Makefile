@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint typecheck unit quick demo e2e e2e-distributed bench dist clean
+.PHONY: venv test test-matrix lint typecheck unit quick demo e2e e2e-distributed bench dist clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ quick: $(STAMP)
 	$(BIN)/pytest -m "not slow and not e2e"
 
 test: lint typecheck unit
+
+# The version matrix (noxfile.py): the suite (without e2e) and the demo on Airflow 2.11, 3.0, 3.1,
+# 3.2 and 3.3, each in its own virtualenv under .nox/ with constraints/airflow-<line>.txt. Writes
+# build/matrix.md (per line: passed, skipped with reasons, failed, demo). One line: make test-matrix
+# LINE=3.1. -r reuses a line's virtualenv and still reinstalls into it (uv: seconds).
+LINE ?=
+test-matrix: $(STAMP)
+	$(BIN)/nox -r $(if $(LINE),-s "tests(airflow='$(LINE)')" report)
 
 # Both example DAGs on real Airflow services (scheduler, dag-processor, triggerer, api-server,
 # LocalExecutor, PostgreSQL) against the emulator.
@@ -59,4 +67,4 @@ dist: $(STAMP)
 	$(BIN)/twine check --strict dist/*
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache dist
+	rm -rf $(VENV) .nox .mypy_cache .pytest_cache .ruff_cache dist
