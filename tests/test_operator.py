@@ -92,15 +92,19 @@ def test_partial_success_accepted(emulator):
     assert run_dag("ice_operator_dags.py", "ice_start_partial_ok").state == "success"
 
 
+def run_with_a_retry(emulator, monkeypatch):
+    """The first try dies on its first status check, after StartAIWorkflow succeeded (a permanent
+    error: a transient one would be ridden out by deferring); Airflow retries the operator."""
+    use_connection(monkeypatch, emulator, max_attempts=1)
+    workflow(emulator)
+    emulator.backend.inject("non_json", 1, action="GetAIWorkflowTask", status=403)
+    return run_dag("ice_operator_dags.py", "ice_start_deferrable")
+
+
 def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch):
     if not supports(DURABLE):
         pytest.skip("reattaching on retry needs Airflow >= 3.3 (test_retry_below_3_3_starts_a_new_task_and_says_so)")
-    use_connection(monkeypatch, emulator, max_attempts=1)
-    workflow(emulator)
-    # The first try dies on its first status check, after StartAIWorkflow succeeded (a permanent
-    # error: a transient one would be ridden out by deferring).
-    emulator.backend.inject("non_json", 1, action="GetAIWorkflowTask", status=403)
-    result = run_dag("ice_operator_dags.py", "ice_start_deferrable")
+    result = run_with_a_retry(emulator, monkeypatch)
     assert result.state == "success"
     assert result.try_numbers["start"] == 2
     assert emulator.backend.calls("StartAIWorkflow") == 1
@@ -113,10 +117,7 @@ def test_retry_below_3_3_starts_a_new_task_and_says_so(emulator, monkeypatch, ca
     if supports(DURABLE):
         pytest.skip("Airflow >= 3.3 reattaches instead (test_retry_reattaches_instead_of_starting_a_duplicate)")
     caplog.set_level(logging.INFO)
-    use_connection(monkeypatch, emulator, max_attempts=1)
-    workflow(emulator)
-    emulator.backend.inject("non_json", 1, action="GetAIWorkflowTask", status=403)
-    result = run_dag("ice_operator_dags.py", "ice_start_deferrable")
+    result = run_with_a_retry(emulator, monkeypatch)
     assert result.state == "success"
     assert result.try_numbers["start"] == 2
     assert emulator.backend.calls("StartAIWorkflow") == 2

@@ -67,7 +67,7 @@ USES: dict[str, tuple[Feature, Callable[[], Any], Callable[[Any], bool]]] = {
 def test_each_line_refuses_exactly_what_the_readme_says(use: str):
     feature, build, granted = USES[use]
     line = airflow_version()
-    refused = REFUSED.get(line, set()) if line < (3, 3) or line in REFUSED else set()
+    refused = REFUSED.get(line, set())  # lines after 3.3 refuse nothing
     if use not in refused:
         assert granted(build())
         return
