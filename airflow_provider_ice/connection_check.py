@@ -6,6 +6,7 @@ Test runs on a throwaway one), and end with what to check for the common mistake
 
 from __future__ import annotations
 
+from airflow_provider_ice.client.codes import Kind
 from airflow_provider_ice.exceptions import (
     CERTIFICATE_ERROR,
     CREDENTIAL_ERROR,
@@ -17,15 +18,18 @@ from airflow_provider_ice.exceptions import (
 
 OK = "credentials/endpoint OK"
 
-#: What to check when ICE rejects the call, by error code prefix.
-REJECTION_HINTS = {
-    "SignatureDoesNotMatch": "check the AccessKey Secret (password)",
-    "IncompleteSignature": "check the AccessKey Secret (password)",
-    "InvalidAccessKeyId": "check the AccessKey ID (login) and the Region ID (region_id)",
-    "InvalidSecurityToken": "check the STS security token (security_token): it may have expired",
-    "InvalidTimeStamp": "check this machine's clock: requests are signed with the current time",
-    "Forbidden": "the RAM user or role lacks permission for ICE (e.g. AliyunICEFullAccess)",
+#: The verdict's first word for an ICE answer of each kind that fails the Test.
+_LABELS = {
+    Kind.PERMISSION: "denied",
+    Kind.NOT_ACTIVATED: "not activated",
+    Kind.SUSPENDED: "suspended",
+    Kind.CREDENTIALS: "rejected",
+    Kind.REPLAYED: "rejected",
+    Kind.ENDPOINT: "not ICE",
+    Kind.THROTTLED: "throttled",
+    Kind.UNAVAILABLE: "unavailable",
 }
+_THROTTLED_HINT = "ICE answered but refused the call for flow control (the account's quota): test again in a moment"
 
 #: What to check when no credentials could be had, by credential type.
 CREDENTIAL_HINTS = {
@@ -39,13 +43,12 @@ CREDENTIAL_HINTS = {
 
 
 def verdict(exc: IceApiError, credential_type: str) -> tuple[bool, str]:
-    """test_connection's verdict on a failed call. Any answer from ICE past authentication (such as
-    "no such task") proves credentials and endpoint; a proxy's, gateway's or redirect's does not."""
-    from airflow_provider_ice.client.errors import AUTH_CODE_PREFIXES, is_ice_answer
+    """test_connection's verdict on a failed call. Any answer from ICE past authentication and
+    permissions (such as "no such task") proves credentials and endpoint; a denial, an account that
+    is not activated or suspended, a proxy's, gateway's or redirect's answer does not."""
+    from airflow_provider_ice.client.codes import classify
+    from airflow_provider_ice.client.errors import is_ice_answer
 
-    hint = next((h for prefix, h in REJECTION_HINTS.items() if exc.code.startswith(prefix)), None)
-    if exc.code.startswith(AUTH_CODE_PREFIXES) or hint:
-        return False, f"rejected: {exc.code}: {exc.message}" + (f" — {hint}" if hint else "")
     if exc.code in OUR_CODES:
         message = exc.message.split(": ", 1)[-1]  # without the "<Action>: " prefix
         if exc.code == CREDENTIAL_ERROR:
@@ -55,6 +58,10 @@ def verdict(exc: IceApiError, credential_type: str) -> tuple[bool, str]:
         if exc.code in (REDIRECT, INVALID_RESPONSE):
             return False, f"not ICE: {message}"
         return False, message if message.startswith("unreachable") else f"unreachable: {message}"
-    if not is_ice_answer(exc) or exc.retryable:
+    if not is_ice_answer(exc):
         return False, f"unreachable: {exc}"
-    return True, OK
+    kind = classify(exc.code, exc.status_code)
+    if kind is Kind.PERMANENT:
+        return True, OK
+    hint = exc.hint or (_THROTTLED_HINT if kind is Kind.THROTTLED else None)
+    return False, f"{_LABELS.get(kind, 'rejected')}: {exc.code}: {exc.message}" + (f" — {hint}" if hint else "")

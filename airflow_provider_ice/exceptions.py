@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.common.compat.sdk import AirflowException
 
 #: Our codes for failures that produced no usable ICE answer (see :mod:`.client.errors`).
@@ -12,9 +14,19 @@ CERTIFICATE_ERROR = "CertificateError"
 PROXY_ERROR = "ProxyError"
 REDIRECT = "Redirect"
 CREDENTIAL_ERROR = "CredentialError"
+REQUEST_TOO_LONG = "RequestLineTooLong"
 #: Every code of ours: an error with one of these is not an answer from ICE.
 OUR_CODES = frozenset(
-    {CONNECTION_ERROR, TIMEOUT, INVALID_RESPONSE, CERTIFICATE_ERROR, PROXY_ERROR, REDIRECT, CREDENTIAL_ERROR}
+    {
+        CONNECTION_ERROR,
+        TIMEOUT,
+        INVALID_RESPONSE,
+        CERTIFICATE_ERROR,
+        PROXY_ERROR,
+        REDIRECT,
+        CREDENTIAL_ERROR,
+        REQUEST_TOO_LONG,
+    }
 )
 
 
@@ -30,6 +42,9 @@ class IceApiError(AirflowException):
     :param retry_after: seconds the service asked us to wait (``x-acs-retry-after``), if it did.
     :param may_have_run: whether ICE may have acted on the request (it was sent and no answer proved
         otherwise): a StartAIWorkflow that fails so is never repeated, as it may have created a task.
+    :param hint: what to do about it (which field to check, which permission to grant), shown after the message.
+    :param access_denied: the gateway's ``AccessDeniedDetail`` of a RAM denial (``AuthAction``,
+        ``AuthPrincipalType``, ``AuthPrincipalDisplayName``, ``PolicyType``, ``NoPermissionType`` …).
     """
 
     def __init__(
@@ -42,6 +57,8 @@ class IceApiError(AirflowException):
         retryable: bool = False,
         retry_after: float | None = None,
         may_have_run: bool = False,
+        hint: str | None = None,
+        access_denied: dict[str, Any] | None = None,
     ) -> None:
         self.code = code
         self.message = message
@@ -51,6 +68,8 @@ class IceApiError(AirflowException):
         self.retryable = retryable
         self.retry_after = retry_after
         self.may_have_run = may_have_run
+        self.hint = hint
+        self.access_denied = access_denied
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -59,7 +78,8 @@ class IceApiError(AirflowException):
             parts.append(f"HTTP {self.status_code}")
         if self.request_id:
             parts.append(f"RequestId {self.request_id}")
-        return " (".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+        text = parts[0] + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+        return f"{text} — {self.hint}" if self.hint else text
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Keyword-only fields must survive pickling (Airflow ships exceptions between processes).
@@ -73,6 +93,8 @@ class IceApiError(AirflowException):
                 self.retryable,
                 self.retry_after,
                 self.may_have_run,
+                self.hint,
+                self.access_denied,
             ),
         )
 
@@ -85,6 +107,8 @@ def _rebuild(
     retryable: bool,
     retry_after: float | None,
     may_have_run: bool = False,
+    hint: str | None = None,
+    access_denied: dict[str, Any] | None = None,
 ) -> IceApiError:
     return IceApiError(
         code,
@@ -94,6 +118,8 @@ def _rebuild(
         retryable=retryable,
         retry_after=retry_after,
         may_have_run=may_have_run,
+        hint=hint,
+        access_denied=access_denied,
     )
 
 

@@ -27,11 +27,14 @@ def require_id(name: str, value: Any) -> str:
     return text
 
 
-def encode_json_param(name: str, value: Any) -> str | None:
-    """``inputs``/``user_data``: a dict or list is JSON-encoded, a valid JSON string passes as is,
+def encode_json_param(name: str, value: Any, *, any_string: bool = False) -> str | None:
+    """``inputs`` (documented as JSON) and ``user_data`` (documented as a string, ``any_string``): a
+    dict or list is JSON-encoded; a string passes as is (for ``inputs`` only if it is valid JSON);
     None is omitted."""
     if value is None:
         return None
+    if isinstance(value, str) and any_string:
+        return value
     if isinstance(value, str):
         try:
             json.loads(value)
@@ -45,7 +48,8 @@ def encode_json_param(name: str, value: Any) -> str | None:
             return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
             raise IceConfigurationError(f"{name} must be JSON-serialisable: {exc}.") from None
-    raise IceConfigurationError(f"{name} must be a dict, a list or a JSON string, got {type(value).__name__}.")
+    what = "a string" if any_string else "a JSON string"
+    raise IceConfigurationError(f"{name} must be a dict, a list or {what}, got {type(value).__name__}.")
 
 
 def require_positive(name: str, value: float | timedelta | None, *, allow_none: bool = False) -> None:
@@ -62,7 +66,7 @@ def start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str
     query = {"WorkflowId": require_id("workflow_id", workflow_id)}
     for key, value in (
         ("Inputs", encode_json_param("inputs", inputs)),
-        ("UserData", encode_json_param("user_data", user_data)),
+        ("UserData", encode_json_param("user_data", user_data, any_string=True)),
         ("DispatchTag", dispatch_tag or None),
     ):
         if value is not None:

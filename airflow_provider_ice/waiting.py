@@ -46,6 +46,25 @@ class WaitEvent(TypedDict):
     retryable: bool
 
 
+#: The statuses ICE documents; any other value (or none) is warned about and polled on.
+DOCUMENTED_STATUSES: frozenset[str] = frozenset(IceWorkflowTaskStatus)
+_WARNED: set[tuple[str, str]] = set()
+
+
+def note_status(log: Any, task: IceWorkflowTask) -> None:
+    """Warn, once per task and value in this process, about a status ICE does not document; the wait
+    polls on (only a documented final status ends it)."""
+    if task.status in DOCUMENTED_STATUSES or (task.task_id, task.status) in _WARNED:
+        return
+    _WARNED.add((task.task_id, task.status))
+    log.warning(
+        "ICE workflow task %s reports %s, which is none of the statuses ICE documents (%s): polling on.",
+        task.task_id,
+        f"status {task.status!r}" if task.status else "no status",
+        ", ".join(sorted(DOCUMENTED_STATUSES)),
+    )
+
+
 def decide(task_status: str, accept_partial_success: bool) -> Outcome:
     """``succeeded`` -> success; ``partial-succeeded`` -> success only if accepted; other terminal -> failure."""
     if task_status == IceWorkflowTaskStatus.SUCCEEDED:
@@ -186,14 +205,12 @@ class Outage:
 
 
 def log_stop(log: Any, workflow_task_id: str, error: Exception | None) -> None:
-    """Log a StopAIWorkflowTask request; ICE documents stopping for real-time tasks only, so a
-    refusal is expected and logged, never raised."""
+    """Log a StopAIWorkflowTask request. ICE stops real-time tasks only, so a refusal is expected:
+    it is logged (its message says the task keeps running), never raised."""
     if error is None:
-        log.info("Requested StopAIWorkflowTask for ICE workflow task %s.", workflow_task_id)
+        log.info("ICE stopped workflow task %s (StopAIWorkflowTask).", workflow_task_id)
     else:
-        log.warning(
-            "ICE did not stop workflow task %s (only real-time tasks can be stopped): %s", workflow_task_id, error
-        )
+        log.warning("ICE workflow task %s was not stopped: %s", workflow_task_id, error)
 
 
 # ---- the mixin of the sensor and the start operator ------------------------------------------

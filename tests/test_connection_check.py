@@ -1,29 +1,41 @@
-"""Test-button verdicts for answers the emulator does not produce (clock skew, RAM denial, a TLS
-certificate path is covered against the emulator in test_failures): built from IceApiError directly."""
+"""Test-button verdicts, one error at a time (the same answers from the emulator, on the wire, are in
+test_contract and test_failures)."""
 
 from __future__ import annotations
 
 import pytest
 
+from airflow_provider_ice.client.errors import api_error
 from airflow_provider_ice.connection_check import OK, verdict
 from airflow_provider_ice.exceptions import IceApiError
+
+GET = "GetAIWorkflowTask"
 
 
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
         (
-            IceApiError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.", status_code=400),
+            api_error(
+                GET, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.", status_code=400
+            ),
             "rejected: InvalidTimeStamp.Expired: Specified time stamp or date value is expired. — check this "
             "machine's clock: requests are signed with the current time",
         ),
         (
-            IceApiError("Forbidden.RAM", "User not authorized to operate on the specified resource.", status_code=403),
-            "— the RAM user or role lacks permission for ICE (e.g. AliyunICEFullAccess)",
+            api_error(
+                GET, "Forbidden.RAM", "User not authorized to operate on the specified resource.", status_code=403
+            ),
+            "denied: Forbidden.RAM: User not authorized to operate on the specified resource. — the connection's RAM "
+            "identity is not allowed ice:GetAIWorkflowTask: grant ice:GetAIWorkflowTask to that RAM identity",
         ),
         (
-            IceApiError("InvalidAccessKeyId.NotFound", "Specified access key is not found.", status_code=404),
+            api_error(GET, "InvalidAccessKeyId.NotFound", "Specified access key is not found.", status_code=404),
             "— check the AccessKey ID (login) and the Region ID (region_id)",
+        ),
+        (
+            api_error(GET, "Throttling.User", "Request was denied due to user flow control.", status_code=400),
+            "throttled: Throttling.User: Request was denied due to user flow control. — ICE answered but refused",
         ),
         (
             IceApiError("CertificateError", "GetAIWorkflowTask: the TLS certificate of h:443 did not verify"),
@@ -47,5 +59,5 @@ def test_failures_read_as_what_to_check(error, expected):
 
 
 def test_an_ice_answer_past_authentication_proves_the_connection():
-    error = IceApiError("InvalidParameter.TaskId", "The specified task does not exist.", status_code=404)
+    error = api_error(GET, "ResourceNotFound", "The specified resource TaskId t is not found.", status_code=404)
     assert verdict(error, "access_key") == (True, OK)

@@ -40,21 +40,22 @@ def test_a_correctly_signed_raw_request_is_served(ice_emulator):
 @pytest.mark.parametrize(
     ("tamper", "code", "status"),
     [
-        (lambda p, h: (p.replace("TaskId=t1", "TaskId=t2"), h), "SignatureDoesNotMatch", 403),
-        (lambda p, h: (p, {**h, "x-acs-action": "StopAIWorkflowTask"}), "SignatureDoesNotMatch", 403),
-        (lambda p, h: (p, {k: v for k, v in h.items() if k != "Authorization"}), "MissingAuthorization", 400),
-        (lambda p, h: (p, {**h, "x-acs-content-sha256": "0" * 64}), "ContentSHA256Mismatch", 400),
+        (lambda p, h: (p.replace("TaskId=t1", "TaskId=t2"), h), "SignatureDoesNotMatch", 400),
+        (lambda p, h: (p, {**h, "x-acs-action": "StopAIWorkflowTask"}), "SignatureDoesNotMatch", 400),
+        (lambda p, h: (p, {k: v for k, v in h.items() if k != "Authorization"}), "IncompleteSignature", 400),
+        (lambda p, h: (p, {**h, "x-acs-content-sha256": "0" * 64}), "SignatureDoesNotMatch", 400),
     ],
 )
 def test_tampered_requests_are_rejected(ice_emulator, tamper, code, status):
     got_status, body = raw_call(ice_emulator, "GetAIWorkflowTask", {"TaskId": "t1"}, tamper=tamper)
     assert (got_status, body["Code"]) == (status, code)
     assert set(body) == {"RequestId", "HostId", "Code", "Message", "Recommend"}
+    assert body["Recommend"].endswith(f"&requestId={body['RequestId']}")
 
 
 def test_wrong_secret(ice_emulator):
     status, body = raw_call(ice_emulator, "GetAIWorkflowTask", {"TaskId": "t"}, secret="nope")
-    assert (status, body["Code"]) == (403, "SignatureDoesNotMatch")
+    assert (status, body["Code"]) == (400, "SignatureDoesNotMatch")
 
 
 def test_throttling_is_http_400(ice_emulator):
@@ -97,7 +98,7 @@ def test_the_command_serves_a_scenario_over_tls():
         assert (status, body["WorkflowTask"]["Status"]) == (200, "running")
         emulator.inject("unavailable", 1)
         status, body = raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "given"})
-        assert (status, body["Code"]) == (503, "ServiceUnavailable")
+        assert (status, body["Code"]) == (503, "ServiceUnAvailable")
         assert emulator.add_task("wf", "second") == "second"
         assert emulator.calls("GetAIWorkflowTask", "given") == 2
     # stopped: the port no longer answers
@@ -115,3 +116,14 @@ def test_tasks_held_by_finish_at_end_when_it_is_moved_closer():
         assert raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "h1"})[1]["WorkflowTask"]["Status"] == "succeeded"
         with pytest.raises(urllib.error.HTTPError):
             emulator.update_workflow("held", no_such_field=1)
+
+
+def test_the_workflow_record_is_as_documented(ice_emulator):
+    """Workflow.Status is one of Draft/Published/Editing; Type the template's scenario (Offline by default)."""
+    ice_emulator.backend.add_workflow("offline")
+    ice_emulator.backend.add_workflow("live", type="Live")
+    for workflow_id, workflow_type in (("offline", "Offline"), ("live", "Live")):
+        task_id = ice_emulator.backend.add_task(workflow_id)
+        status, body = raw_call(ice_emulator, "GetAIWorkflowTask", {"TaskId": task_id})
+        workflow = body["WorkflowTask"]["Workflow"]
+        assert (status, workflow["Status"], workflow["Type"]) == (200, "Published", workflow_type)

@@ -20,7 +20,7 @@ NODES = {"asr": {"Status": "succeeded"}, "translate": {"Status": "succeeded", "D
 def emulator(request, ice_emulator, ice_emulator_tls, monkeypatch):
     emu = ice_emulator if request.param == "http" else ice_emulator_tls
     use_connection(monkeypatch, emu)
-    emu.backend.add_workflow("wf", running_polls=1, outputs=OUTPUTS, node_results=NODES)
+    emu.backend.add_workflow("wf", running_polls=1, outputs=OUTPUTS, node_results=NODES, type="Live")
     return emu
 
 
@@ -105,7 +105,7 @@ def test_retries_are_bounded(emulator, monkeypatch, mode):
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "get_workflow_task", "t")
     err = excinfo.value
-    assert (err.code, err.status_code, err.retryable) == ("ServiceUnavailable", 503, True)
+    assert (err.code, err.status_code, err.retryable) == ("ServiceUnAvailable", 503, True)
     assert err.request_id
     assert emulator.backend.calls("GetAIWorkflowTask") == 3
 
@@ -128,9 +128,9 @@ def test_total_retry_time_is_bounded(emulator, monkeypatch, mode):
 @pytest.mark.parametrize(
     ("setup", "code", "status"),
     [
-        ("wrong_secret", "SignatureDoesNotMatch", 403),
+        ("wrong_secret", "SignatureDoesNotMatch", 400),
         ("unknown_key", "InvalidAccessKeyId.NotFound", 404),
-        ("unknown_task", "InvalidParameter.TaskNotFound", 404),
+        ("unknown_task", "ResourceNotFound", 404),
     ],
 )
 def test_permanent_errors_fail_after_one_call(emulator, monkeypatch, caplog, capsys, mode, setup, code, status):
@@ -155,7 +155,7 @@ def test_permanent_errors_fail_after_one_call(emulator, monkeypatch, caplog, cap
 def test_unknown_workflow_is_a_permanent_error(emulator, mode):
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "start_ai_workflow", "no-such-workflow")
-    assert excinfo.value.code == "InvalidParameter.WorkflowNotFound"
+    assert excinfo.value.code == "ResourceNotFound"
     assert emulator.backend.calls("StartAIWorkflow") == 1
 
 
@@ -175,14 +175,6 @@ def test_bad_arguments_fail_before_any_call(emulator, mode, method, args, field)
     with pytest.raises(IceConfigurationError, match=field):
         call(mode, method, *args)
     assert emulator.backend.calls() == 0
-
-
-def test_stop_refused_for_non_realtime_task(emulator):
-    emulator.backend.add_workflow("vod", stoppable=False, running_polls=5)
-    task_id = emulator.backend.add_task("vod")
-    with pytest.raises(IceApiError) as excinfo:
-        IceHook().stop_ai_workflow_task(task_id)
-    assert excinfo.value.code == "InvalidParameter.TaskType"
 
 
 def test_test_connection(emulator, monkeypatch):

@@ -147,26 +147,30 @@ def test_bad_inputs_fail_before_start(emulator):
     assert emulator.backend.calls() == 0
 
 
-def test_on_kill_stops_the_task_and_tolerates_a_refusal(emulator, caplog, capsys):
-    emulator.backend.add_workflow("live", running_polls=10**9)
-    emulator.backend.add_workflow("vod", running_polls=10**9, stoppable=False)
-    live, vod = emulator.backend.add_task("live"), emulator.backend.add_task("vod")
+def test_on_kill_stops_a_real_time_task_and_says_an_offline_one_keeps_running(emulator, caplog, capsys):
+    emulator.backend.add_workflow("live", running_polls=10**9, type="Live")
+    emulator.backend.add_workflow("offline", running_polls=10**9)  # the default type: Offline
+    live, offline = emulator.backend.add_task("live"), emulator.backend.add_task("offline")
     operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="live")
     operator.workflow_task_id = live
     operator.on_kill()
     assert emulator.backend.tasks[live].status == "stopped"
-    operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="vod")
-    operator.workflow_task_id = vod
+    operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="offline")
+    operator.workflow_task_id = offline
     operator.on_kill()  # refused by ICE: logged, not raised
-    assert emulator.backend.tasks[vod].status == "running"
-    assert "InvalidParameter.TaskType" in caplog.text + capsys.readouterr().out
+    assert emulator.backend.tasks[offline].status == "running"
+    logged = caplog.text + capsys.readouterr().out
+    assert f"ICE workflow task {offline} was not stopped: InvalidParameter" in logged
+    assert (
+        f"ICE stops only real-time (live, RTC) AI workflow tasks: task {offline} keeps running until it ends" in logged
+    )
 
 
 @pytest.mark.parametrize("stop_on_kill", [True, False])
 def test_trigger_on_kill_stops_only_what_it_owns(emulator, stop_on_kill):
     if stop_on_kill and not supports(TRIGGER_ON_KILL):
         pytest.skip("a trigger's on_kill is called by Airflow >= 3.3 only (below, stop_on_kill=True raises)")
-    emulator.backend.add_workflow("live", running_polls=10**9)
+    emulator.backend.add_workflow("live", running_polls=10**9, type="Live")
     task_id = emulator.backend.add_task("live")
     asyncio.run(IceWorkflowTaskTrigger(task_id, stop_on_kill=stop_on_kill).on_kill())
     assert emulator.backend.calls("StopAIWorkflowTask") == (1 if stop_on_kill else 0)

@@ -8,7 +8,7 @@ import pytest
 from tenacity import RetryCallState, Retrying
 
 from airflow_provider_ice.client.config import RetrySettings
-from airflow_provider_ice.client.errors import api_error, is_retryable, may_retry
+from airflow_provider_ice.client.errors import api_error, may_retry
 from airflow_provider_ice.client.retry import BackoffWait, call_with_retries
 from airflow_provider_ice.exceptions import IceApiError
 
@@ -18,33 +18,37 @@ from airflow_provider_ice.exceptions import IceApiError
     [
         ("Throttling", 400, True),
         ("Throttling.User", 400, True),
+        ("throttling.user", 400, True),
+        ("RequestsTooFrequent", 403, True),
         ("Throttling.Api", 503, True),
+        ("ServiceUnAvailable", 503, True),
         ("ServiceUnavailable", 503, True),
         ("InternalError", 500, True),
         ("SomethingNew", 502, True),
-        ("ConnectionError", None, True),
-        ("Timeout", None, True),
-        ("InvalidResponse", 502, True),
+        ("SomethingNew", 429, True),
         ("InvalidAccessKeyId.NotFound", 404, False),
-        ("SignatureDoesNotMatch", 403, False),
+        ("SignatureDoesNotMatch", 400, False),
         ("Forbidden.RAM", 403, False),
-        ("InvalidAction.NotFound", 404, False),
-        ("MissingParameter.TaskId", 400, False),
-        ("InvalidParameter.TaskNotFound", 404, False),
+        ("NoPermission", 403, False),
+        ("OperationDenied", 403, False),
+        ("InvalidApi.NotFound", 404, False),
+        ("MissingParameter", 400, False),
+        ("ResourceNotFound", 404, False),
+        ("SomethingNew", 400, False),
     ],
 )
 def test_classification(code, status, retryable):
-    assert is_retryable(code, status) is retryable
-    assert api_error(code, "m", status_code=status).retryable is retryable
+    assert api_error("GetAIWorkflowTask", code, "m", status_code=status).retryable is retryable
 
 
 @pytest.mark.parametrize(
     ("error", "start_retried"),
     [
-        (api_error("Throttling.User", "m", status_code=400), True),
-        (api_error("ServiceUnavailable", "m", status_code=503), True),
-        (api_error("InternalError", "m", status_code=500), False),  # it may have half-run
-        (api_error(None, "m", status_code=502), False),  # a 5xx without an error code
+        (api_error("StartAIWorkflow", "Throttling.User", "m", status_code=400), True),
+        (api_error("StartAIWorkflow", "RequestsTooFrequent", "m", status_code=403), True),
+        (api_error("StartAIWorkflow", "ServiceUnAvailable", "m", status_code=503), False),  # undocumented: may have run
+        (api_error("StartAIWorkflow", "InternalError", "m", status_code=500), False),  # it may have half-run
+        (api_error("StartAIWorkflow", None, "m", status_code=502), False),  # a 5xx without an error code
         (IceApiError("Timeout", "read", retryable=True, may_have_run=True), False),
         (IceApiError("ConnectionError", "refused", retryable=True, may_have_run=False), True),
     ],
@@ -64,14 +68,19 @@ def _state(attempt: int, error: Exception) -> RetryCallState:
 
 def test_retry_after_is_honoured_and_capped():
     wait = BackoffWait(RetrySettings(max_attempts=5, base_delay=0.5, max_delay=3.0, max_elapsed=60))
-    assert wait(_state(1, api_error("Throttling.User", "m", status_code=400, retry_after=2.0))) == 2.0
-    assert wait(_state(1, api_error("Throttling.User", "m", status_code=400, retry_after=30.0))) == 3.0
+    assert (
+        wait(_state(1, api_error("GetAIWorkflowTask", "Throttling.User", "m", status_code=400, retry_after=2.0))) == 2.0
+    )
+    assert (
+        wait(_state(1, api_error("GetAIWorkflowTask", "Throttling.User", "m", status_code=400, retry_after=30.0)))
+        == 3.0
+    )
 
 
 def test_backoff_is_full_jitter_under_an_exponential_cap():
     random.seed(7)
     wait = BackoffWait(RetrySettings(max_attempts=10, base_delay=1.0, max_delay=6.0, max_elapsed=1000))
-    error = api_error("ServiceUnavailable", "m", status_code=503)
+    error = api_error("GetAIWorkflowTask", "ServiceUnAvailable", "m", status_code=503)
     for attempt, cap in ((1, 1.0), (2, 2.0), (3, 4.0), (4, 6.0), (8, 6.0)):
         delays = [wait(_state(attempt, error)) for _ in range(300)]
         assert all(0 <= d <= cap for d in delays)
@@ -91,10 +100,15 @@ def test_attempts_are_bounded_and_permanent_errors_are_not_retried(monkeypatch):
         return attempt
 
     settings = RetrySettings(max_attempts=4, base_delay=0.01, max_delay=0.01, max_elapsed=100)
-    with pytest.raises(IceApiError, match="ServiceUnavailable"):
-        call_with_retries("GetAIWorkflowTask", settings, failing(api_error("ServiceUnavailable", "m", status_code=503)))
+    unavailable = api_error("GetAIWorkflowTask", "ServiceUnAvailable", "m", status_code=503)
+    with pytest.raises(IceApiError, match="ServiceUnAvailable"):
+        call_with_retries("GetAIWorkflowTask", settings, failing(unavailable))
     assert len(calls) == 4
     calls.clear()
     with pytest.raises(IceApiError, match="Forbidden"):
-        call_with_retries("GetAIWorkflowTask", settings, failing(api_error("Forbidden.RAM", "no", status_code=403)))
+        call_with_retries(
+            "GetAIWorkflowTask",
+            settings,
+            failing(api_error("GetAIWorkflowTask", "Forbidden.RAM", "no", status_code=403)),
+        )
     assert len(calls) == 1

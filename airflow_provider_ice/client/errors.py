@@ -1,10 +1,10 @@
 """The one place that turns every failed call into :class:`IceApiError` and decides whether to repeat it.
 
-Three sources: ICE's error answers, the SDK's exceptions (sync path), transport errors (both paths).
-Each error says whether it is transient (``retryable``) and whether ICE may have acted on the request
-(``may_have_run``). :func:`may_retry` applies the per-action rule: reads and stops are repeated when
-transient; StartAIWorkflow only when ICE certainly did not run it, since every task is billed and
-the API has no idempotency token.
+Three sources: ICE's error answers (classified by :mod:`.codes`, ICE's documented codes), the SDK's
+exceptions (sync path), transport errors (both paths). Each error says whether it is transient
+(``retryable``) and whether ICE may have acted on the request (``may_have_run``). :func:`may_retry`
+applies the per-action rule: reads and stops are repeated when transient; StartAIWorkflow only when
+ICE certainly did not run it, since every task is billed and the API has no idempotency token.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import ssl
 from collections.abc import Iterator
 from typing import Any
 
+from airflow_provider_ice.client.codes import REQUEST_LINE_LIMIT, Kind, classify, rule_for
 from airflow_provider_ice.exceptions import (
     CERTIFICATE_ERROR,
     CONNECTION_ERROR,
@@ -22,34 +23,13 @@ from airflow_provider_ice.exceptions import (
     OUR_CODES,
     PROXY_ERROR,
     REDIRECT,
+    REQUEST_TOO_LONG,
     TIMEOUT,
     IceApiError,
 )
 
-#: Codes meaning "the service did not accept who we are / where we called": test_connection fails.
-AUTH_CODE_PREFIXES = (
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "InvalidSecurityToken",
-    "Forbidden",
-    "InvalidAction",
-    "InvalidApi",
-    "UnsupportedSignature",
-)
 #: Actions that create something: repeated only when the request certainly did not run.
 NOT_IDEMPOTENT = frozenset({"StartAIWorkflow"})
-
-_TRANSIENT_CODES = frozenset({"ServiceUnavailable", "InternalError", CONNECTION_ERROR, TIMEOUT, INVALID_RESPONSE})
-#: Error answers that prove ICE refused the request before acting on it, even with a 5xx status.
-_REFUSED_PREFIXES = ("Throttling", "ServiceUnavailable")
-
-
-def is_retryable(code: str, status_code: int | None) -> bool:
-    """Throttling* (ICE answers it with HTTP 400), 5xx and transport failures are transient."""
-    if code.startswith("Throttling") or code in _TRANSIENT_CODES:
-        return True
-    return status_code is not None and status_code >= 500
 
 
 def is_ice_answer(error: IceApiError) -> bool:
@@ -66,29 +46,70 @@ def may_retry(action: str, error: BaseException) -> bool:
 
 
 def api_error(
+    action: str,
     code: str | None,
     message: str | None,
     *,
     status_code: int | None = None,
     request_id: str | None = None,
     retry_after: float | None = None,
+    access_denied: dict[str, Any] | None = None,
 ) -> IceApiError:
-    """An error answer from ICE (or a gateway in front of it), classified."""
+    """An error answer from ICE (or a gateway in front of it), classified by :func:`.codes.classify`."""
     code = code or (f"HTTP{status_code}" if status_code else "UnknownError")
-    refused = code.startswith(_REFUSED_PREFIXES) or (status_code is not None and status_code < 500)
+    kind = classify(code, status_code)
+    rule = rule_for(code)
+    if kind is Kind.PERMISSION:
+        hint: str | None = denial_hint(action, access_denied)
+    else:
+        hint = rule.hint if rule is not None and rule.kind is kind and rule.hint else None
     return IceApiError(
         code,
         message or "no message",
         status_code=status_code,
         request_id=request_id,
-        retryable=is_retryable(code, status_code),
+        retryable=kind.retryable,
         retry_after=retry_after,
-        may_have_run=not refused,
+        may_have_run=kind.may_have_run,
+        hint=hint,
+        access_denied=access_denied or None,
     )
 
 
-def error_from_response(action: str, status: int, headers: Any, body: bytes) -> IceApiError:
-    """An HTTP answer that is not a success, read as the SDK would (async path)."""
+def denial_hint(action: str, detail: dict[str, Any] | None) -> str:
+    """What a RAM denial says to do: the denied action, the identity, and to grant it."""
+    detail = detail or {}
+    denied = detail.get("AuthAction") or f"ice:{action}"
+    who, principal_type = detail.get("AuthPrincipalDisplayName"), detail.get("AuthPrincipalType")
+    identity = f"RAM identity {who!r}" if who else "the connection's RAM identity"
+    if principal_type:
+        identity += f" ({principal_type})"
+    why = ", ".join(str(v) for v in (detail.get("NoPermissionType"), detail.get("PolicyType")) if v)
+    text = f"{identity} is not allowed {denied}" + (f" ({why})" if why else "")
+    text += f": grant {denied} to that RAM identity (a custom policy, or the system policy AliyunICEFullAccess)"
+    if detail.get("EncodedDiagnosticMessage"):
+        text += "; RAM's DecodeDiagnosticMessage decodes the EncodedDiagnosticMessage of the answer"
+    return text
+
+
+def too_long(action: str, status: int, target: str) -> IceApiError:
+    """The request line was too long for the server (every parameter travels in the URL): never
+    sent again, and the error says which parameters to shrink."""
+    query = target.partition("?")[2]
+    sizes = {key: len(piece) - len(key) - 1 for piece in query.split("&") for key in (piece.partition("=")[0],)}
+    line = len("POST  HTTP/1.1") + len(target)
+    return IceApiError(
+        REQUEST_TOO_LONG,
+        f"{action}: HTTP {status}: the request line ({line} bytes) is longer than the server accepts",
+        status_code=status,
+        hint=f"every parameter travels in the URL, where Inputs takes {sizes.get('Inputs', 0)} bytes and "
+        f"UserData {sizes.get('UserData', 0)} bytes URL-encoded: pass large content as OSS objects "
+        "(oss://bucket/key) in Inputs and keep UserData short",
+    )
+
+
+def error_from_response(action: str, status: int, headers: Any, body: bytes, target: str = "/") -> IceApiError:
+    """An HTTP answer that is not a success (``target``: the request's path and query string)."""
     if 300 <= status < 400:
         location = headers.get("Location") or headers.get("location") or "no Location"
         return IceApiError(
@@ -97,12 +118,16 @@ def error_from_response(action: str, status: int, headers: Any, body: bytes) -> 
             "Endpoint (endpoint) and Protocol (protocol)",
             status_code=status,
         )
+    if status == 414:
+        return too_long(action, status, target)
     try:
         err = json.loads(body)
         if not isinstance(err, dict):
             raise ValueError
     except ValueError:
         # A gateway's or proxy's page, not an Alibaba Cloud error body.
+        if 400 <= status < 500 and len(target) > REQUEST_LINE_LIMIT:
+            return too_long(action, status, target)
         hint = "; the proxy wants credentials: put them in the Proxy URL (proxy)" if status == 407 else ""
         return IceApiError(
             INVALID_RESPONSE,
@@ -115,12 +140,19 @@ def error_from_response(action: str, status: int, headers: Any, body: bytes) -> 
 
     retry_after_ms = Utils.get_throttling_time_left({"x-acs-retry-after": headers.get("x-acs-retry-after")})
     return api_error(
+        action,
         err.get("Code") or err.get("code"),
         err.get("Message") or err.get("message"),
         status_code=status,
         request_id=err.get("RequestId") or err.get("requestId"),
         retry_after=retry_after_ms / 1000 if retry_after_ms else None,
+        access_denied=_denial(err),
     )
+
+
+def _denial(err: dict[str, Any]) -> dict[str, Any] | None:
+    detail = err.get("AccessDeniedDetail") or err.get("accessDeniedDetail")
+    return detail if isinstance(detail, dict) else None
 
 
 def invalid_body(action: str, status: int, body: bytes) -> IceApiError:
@@ -145,11 +177,13 @@ def error_from_sdk(exc: BaseException, action: str, address: str, proxy: str | N
         data = exc.data if isinstance(exc.data, dict) else {}
         retry_after_ms = getattr(exc, "retry_after", None)
         error = api_error(
+            action,
             exc.code if exc.code not in (None, "None") else None,
             data.get("Message") or data.get("message") or exc.message,
             status_code=exc.status_code,
             request_id=exc.request_id if exc.request_id not in (None, "None") else None,
             retry_after=retry_after_ms / 1000 if retry_after_ms else None,
+            access_denied=_denial(data),
         )
         if exc.status_code is None:  # raised by the SDK itself, before or without an answer
             error.may_have_run = False
@@ -236,15 +270,39 @@ def unsure_start(error: IceApiError, query: dict[str, str]) -> IceApiError:
         return error
     user_data = query.get("UserData")
     find = f"with UserData {user_data}" if user_data else "(no UserData was set: set user_data to tell tasks apart)"
-    return IceApiError(
-        error.code,
-        f"{error.message}. StartAIWorkflow may have created a task from workflow {query['WorkflowId']} "
+    return reworded(
+        error,
+        f"{error.message.rstrip('.')}. StartAIWorkflow may have created a task from workflow {query['WorkflowId']} "
         f"{find}; it was not sent again, to avoid a second billed task. Check the ICE console before retrying.",
-        status_code=error.status_code,
-        request_id=error.request_id,
         retryable=False,
-        may_have_run=True,
     )
+
+
+def refused_stop(error: IceApiError, task_id: str) -> IceApiError:
+    """A failed StopAIWorkflowTask says plainly what became of the task."""
+    if is_ice_answer(error) and not error.may_have_run:
+        fate = (
+            f"ICE stops only real-time (live, RTC) AI workflow tasks: task {task_id} keeps running until it ends "
+            "(and is billed as usual)"
+        )
+    else:
+        fate = f"whether ICE stopped task {task_id} is not known: check its status"
+    hint = f"{error.hint}; {fate}" if error.hint else fate
+    return reworded(error, f"StopAIWorkflowTask of task {task_id} failed: {error.message.rstrip('.')}", hint=hint)
+
+
+def reworded(error: IceApiError, message: str, **changes: Any) -> IceApiError:
+    """``error`` with another message (and any other field changed)."""
+    fields = {
+        "status_code": error.status_code,
+        "request_id": error.request_id,
+        "retryable": error.retryable,
+        "retry_after": error.retry_after,
+        "may_have_run": error.may_have_run,
+        "hint": error.hint,
+        "access_denied": error.access_denied,
+    }
+    return IceApiError(error.code, message, **{**fields, **changes})
 
 
 def redact(url: str | None) -> str:

@@ -17,7 +17,7 @@ from requests.adapters import BaseAdapter
 from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
 from airflow_provider_ice.client.errors import error_from_credentials, error_from_response, error_from_sdk
 from airflow_provider_ice.client.network import proxy_for
-from airflow_provider_ice.exceptions import INVALID_RESPONSE, REDIRECT, IceApiError
+from airflow_provider_ice.exceptions import INVALID_RESPONSE, REDIRECT, REQUEST_TOO_LONG, IceApiError
 
 #: action -> (request model, client method)
 _ACTIONS = {
@@ -130,9 +130,13 @@ class SdkSessionAdapter(BaseAdapter):
         if response.is_redirect or response.status_code >= 400:
             # An ICE error body is the SDK's to read; a redirect or a non-JSON page is read here.
             error = error_from_response(
-                request.headers.get("x-acs-action", "request"), response.status_code, response.headers, response.content
+                request.headers.get("x-acs-action", "request"),
+                response.status_code,
+                response.headers,
+                response.content,
+                request.path_url,
             )
-            if error.code in (REDIRECT, INVALID_RESPONSE):
+            if error.code in (REDIRECT, INVALID_RESPONSE, REQUEST_TOO_LONG):
                 raise error
         return response
 

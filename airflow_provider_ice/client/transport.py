@@ -206,7 +206,7 @@ class AsyncIceTransport:
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             raise error_from_transport(exc, action, self._config.address, self._proxy) from None
         if status >= 300:
-            raise error_from_response(action, status, response.headers, body)
+            raise error_from_response(action, status, response.headers, body, path)
         try:
             decoded = json.loads(body)
             if not isinstance(decoded, dict):

@@ -199,12 +199,22 @@ class IceHook(BaseHook):
         return await _astart(query, lambda: _answered_task_id(self._acall("StartAIWorkflow", query)))
 
     def stop_ai_workflow_task(self, workflow_task_id: str) -> None:
-        """StopAIWorkflowTask. ICE documents stopping for real-time (live/RTC) tasks only."""
-        self._call("StopAIWorkflowTask", {"TaskId": require_id("workflow_task_id", workflow_task_id)})
+        """StopAIWorkflowTask. ICE stops real-time (live, RTC) tasks only: for an offline task it
+        refuses, and the :class:`~airflow_provider_ice.exceptions.IceApiError` says that the task
+        keeps running until it ends."""
+        task_id = require_id("workflow_task_id", workflow_task_id)
+        try:
+            self._call("StopAIWorkflowTask", {"TaskId": task_id})
+        except IceApiError as exc:
+            raise _refused_stop(exc, task_id) from None
 
     async def astop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """Async :meth:`stop_ai_workflow_task`."""
-        await self._acall("StopAIWorkflowTask", {"TaskId": require_id("workflow_task_id", workflow_task_id)})
+        task_id = require_id("workflow_task_id", workflow_task_id)
+        try:
+            await self._acall("StopAIWorkflowTask", {"TaskId": task_id})
+        except IceApiError as exc:
+            raise _refused_stop(exc, task_id) from None
 
     def test_connection(self) -> tuple[bool, str]:
         """One real call (GetAIWorkflowTask on a task id that does not exist).
@@ -260,6 +270,12 @@ async def _astart(query: dict[str, str], send: Callable[[], Awaitable[str]]) -> 
         return await send()
     except IceApiError as exc:
         raise unsure_start(exc, query) from None
+
+
+def _refused_stop(error: IceApiError, task_id: str) -> IceApiError:
+    from airflow_provider_ice.client.errors import refused_stop
+
+    return refused_stop(error, task_id)
 
 
 def _secrets(config: IceConnectionConfig) -> tuple[str, ...]:

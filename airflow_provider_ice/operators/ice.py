@@ -48,7 +48,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     kept in the task state store) instead of starting a duplicate; below 3.3 Airflow keeps nothing
     across tries, so a retry starts a new task and its start is logged as a warning saying so
     (``durable=True`` there raises :class:`IceConfigurationError`).
-    ``on_kill`` asks ICE to stop the task (ICE stops real-time tasks only; a refusal is logged).
+    ``on_kill`` asks ICE to stop the task. ICE stops real-time (live, RTC) tasks only: an offline
+    task keeps running (and billing) until it ends, and the refusal is logged saying so.
     """
 
     template_fields: Sequence[str] = ("workflow_id", "inputs", "user_data", "dispatch_tag", "ice_conn_id", "region_id")

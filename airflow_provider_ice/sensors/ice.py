@@ -22,6 +22,7 @@ from airflow_provider_ice.waiting import (
     deferral_timeout,
     make_trigger,
     next_poll_interval,
+    note_status,
 )
 
 #: Task state store key of an outage that spans reschedules.
@@ -147,6 +148,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         if store is not None and self._outage.count:
             store.set(_OUTAGE_KEY, {})  # the store holds no None
         self._outage = Outage()
+        note_status(self.log, task)
         self.log.info("ICE workflow task %s: %s", task.task_id, task.status)
         if not task.is_terminal:
             return False

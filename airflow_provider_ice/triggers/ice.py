@@ -53,9 +53,11 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
         trigger rebuilt after a triggerer restart keeps the original deadline.
     :param started_at: when the wait began (epoch seconds), kept across restarts the same way.
-    :param stop_on_kill: (Airflow >= 3.3; below, raises) stop the ICE task (StopAIWorkflowTask, best effort) when
-        a user kills the deferred task (mark failed/success, clear). Never on triggerer restart or
-        timeout. Set by the start operator, which owns the task; the sensor only watches.
+    :param stop_on_kill: (Airflow >= 3.3; below, raises) ask ICE to stop the task (StopAIWorkflowTask)
+        when a user kills the deferred task (mark failed/success, clear). ICE stops real-time (live,
+        RTC) tasks only: an offline task keeps running until it ends, and the refusal is logged
+        saying so. Never on triggerer restart or timeout. Set by the start operator, which owns the
+        task; the sensor only watches.
     :param end_from_trigger: (Airflow >= 3.3; below, raises) end the Airflow task from here (``TaskSuccessEvent`` /
         ``TaskFailedEvent`` / ``TaskSkippedEvent`` carrying the XCom contract) instead of resuming
         it on a worker: the sensor's ``start_from_trigger`` mode, which then needs no worker at all.
@@ -211,10 +213,11 @@ class IceWorkflowTaskTrigger(BaseTrigger):
 
     async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
         """Poll until the wait ends; return the event and, if the task is terminal, its record."""
-        from airflow_provider_ice.waiting import Outage, Outcome, error_event, terminal_event
+        from airflow_provider_ice.waiting import Outage, Outcome, error_event, note_status, terminal_event
 
         task_id = self.workflow_task_id
         outage = Outage()
+        last_status: str | None = None
         # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
         # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
         # deferring task has just checked the status itself, so nothing is lost.
@@ -236,6 +239,8 @@ class IceWorkflowTaskTrigger(BaseTrigger):
                     ), None
             else:
                 outage = Outage()
+                last_status = task.status
+                note_status(self.log, task)
                 self.log.info(
                     "ICE workflow task %s: %s (%.0fs elapsed)", task_id, task.status, time.time() - self.started_at
                 )
@@ -244,7 +249,8 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             now = time.time()
             if self.deadline is not None and now >= self.deadline:
                 waited = f"after {now - self.started_at:.0f}s"
-                state = outage.describe() if outage.count else "it was still running"
+                seen = f"its last status was {last_status!r}" if last_status is not None else "no status was seen"
+                state = f"{seen}; {outage.describe()}" if outage.count else seen
                 message = f"Timed out waiting for ICE workflow task {task_id} {waited}; {state}."
                 return dict(error_event(task_id, Outcome.TIMEOUT, message)), None
             await asyncio.sleep(self._next_sleep(now))

@@ -4,8 +4,7 @@ Protocol (:mod:`.protocol`, :mod:`.signature`) and backend (:mod:`.backend`) are
 moto. Start it with :class:`IceEmulator` (in-process) or :class:`IceEmulatorProcess`.
 """
 
-from airflow_provider_ice.testing.emulator.backend import IceBackend, WorkflowTemplate
-from airflow_provider_ice.testing.emulator.protocol import FAULT_KINDS
+from airflow_provider_ice.testing.emulator.backend import FAULT_KINDS, REALTIME_TYPES, IceBackend, WorkflowTemplate
 from airflow_provider_ice.testing.emulator.server import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
@@ -19,6 +18,7 @@ __all__ = [
     "DEFAULT_ACCESS_KEY_SECRET",
     "DEFAULT_REGION",
     "FAULT_KINDS",
+    "REALTIME_TYPES",
     "IceBackend",
     "IceEmulator",
     "IceEmulatorProcess",

@@ -1,4 +1,5 @@
-"""``python -m airflow_provider_ice.testing.emulator [--port N] [--tls] [--scenario FILE]``
+"""``python -m airflow_provider_ice.testing.emulator [--port N] [--tls] [--scenario FILE] [--no-date-check]
+[--no-nonce-check] [--max-request-line BYTES]``
 
 Serves until interrupted. Prints one JSON line first (``{"url", "port", "ca_file", ...}``) so a
 parent process knows where it listens.
@@ -21,12 +22,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate made at start")
     parser.add_argument("--scenario", help="JSON file: workflows, tasks, faults and access_keys to load")
+    parser.add_argument(
+        "--no-date-check", action="store_true", help="accept any x-acs-date (for tests that freeze time)"
+    )
+    parser.add_argument("--no-nonce-check", action="store_true", help="accept a reused signature nonce")
+    parser.add_argument(
+        "--max-request-line", type=int, default=8192, help="longer request lines are answered 414 (default 8192)"
+    )
     args = parser.parse_args(argv)
     scenario: dict = {}
     if args.scenario:
         with open(args.scenario) as f:
             scenario = json.load(f)
-    emulator = IceEmulator(host=args.host, port=args.port, tls=args.tls, access_keys=scenario.pop("access_keys", None))
+    emulator = IceEmulator(
+        host=args.host,
+        port=args.port,
+        tls=args.tls,
+        access_keys=scenario.pop("access_keys", None),
+        check_date=not args.no_date_check,
+        check_nonce=not args.no_nonce_check,
+        max_request_line=args.max_request_line,
+    )
     emulator.backend.load_scenario(scenario)
     emulator.start()
     print(

@@ -1,9 +1,10 @@
 """The emulator's backend: workflow templates, task lifecycles, scheduled faults, call counters.
 
 State only, no answer formats: :mod:`.protocol` parses requests, calls the actions here (which
-return a snapshot of the task or raise :class:`ApiError`, the service's refusal by Code, Message
-and status), formats every answer and owns the fault kinds. Thread-safe: tests mutate it from their
-own thread while the server serves.
+return a snapshot of the task or raise :class:`ApiError`, the service's refusal by a code of the
+ICE contract, :mod:`airflow_provider_ice.client.codes`), formats every answer and answers each
+fault kind (:data:`FAULT_KINDS`, owned here). Thread-safe: tests mutate it from their own thread
+while the server serves.
 """
 
 from __future__ import annotations
@@ -19,17 +20,50 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_ice.client.codes import status_of
+
 RUNNING = "running"
 FINAL_STATUSES = ("succeeded", "partial-succeeded", "failed", "stopped")
+#: Workflow types whose tasks StopAIWorkflowTask stops: ICE documents stopping for real-time
+#: (live streaming, RTC) scenarios only. "Live" is the documentation's example type; the other
+#: names, and "Offline" for the default, are assumed.
+REALTIME_TYPES = ("Live", "RTC")
+
+#: Fault kinds -> the codes each may answer with (first: the default); empty for non-error faults.
+FAULT_KINDS: dict[str, tuple[str, ...]] = {
+    "throttling": ("Throttling.User", "Throttling", "Throttling.Api", "RequestsTooFrequent"),
+    "throttling_retry_after": ("Throttling.User", "Throttling", "Throttling.Api", "RequestsTooFrequent"),
+    "server_error": ("InternalError",),
+    "unavailable": ("ServiceUnAvailable",),
+    "permission_denied": ("Forbidden.RAM", "Forbidden", "NoPermission", "NotAuthorized"),
+    "not_activated": ("OperationDenied",),
+    "suspended": ("OperationDenied.Suspended",),
+    "request_too_long": (),
+    "drop": (),
+    "delay": (),
+    "non_json": (),
+    "redirect": (),
+}
 
 
 class ApiError(Exception):
-    """An error the service answers with: HTTP status, Code and Message."""
+    """An error the service answers with: a code of the ICE contract (its documented HTTP status,
+    unless ``status`` overrides it), a message, and for RAM denials the ``access_denied`` detail."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        access_denied: dict[str, Any] | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status = status or status_of(code)
+        self.code, self.message = code, message
         self.headers = headers or {}
+        self.access_denied = access_denied
 
 
 @dataclass
@@ -40,6 +74,9 @@ class WorkflowTemplate:
 
     ``outputs``/``node_results`` are sent as JSON strings (as the API schema says) unless
     ``fields_as_objects`` asks for JSON objects, as the documentation's sample response shows.
+    ``type`` is the scenario: only real-time types (:data:`REALTIME_TYPES`) can be stopped; the
+    default, ``Offline``, cannot. ``running_status`` is what a running task reports (any string: an
+    undocumented one tests how a client copes).
     """
 
     workflow_id: str
@@ -50,11 +87,10 @@ class WorkflowTemplate:
     final_status: str = "succeeded"
     outputs: Any = None
     node_results: Any = None
-    type: str = "Vod"
+    type: str = "Offline"
     graph: Any = None
     fields_as_objects: bool = False
-    #: ICE documents StopAIWorkflowTask for real-time tasks only; False answers it with an error.
-    stoppable: bool = True
+    running_status: str = RUNNING
 
     def __post_init__(self) -> None:
         if self.final_status not in FINAL_STATUSES:
@@ -81,8 +117,10 @@ class Fault:
     action: str | None = None
     delay: float = 0.0
     retry_after_ms: int = 200
-    #: HTTP status of a ``non_json`` page
-    status: int = 502
+    #: HTTP status of a ``non_json`` page (default 502), or instead of an error code's documented one
+    status: int | None = None
+    #: the error code, one of :data:`FAULT_KINDS` [kind]
+    code: str | None = None
 
 
 class IceBackend:
@@ -118,7 +156,9 @@ class IceBackend:
         with self._lock:
             workflow = self.workflows[workflow_id]
             task_id = task_id or uuid.uuid4().hex
-            self.tasks[task_id] = EmulatedTask(task_id, workflow, inputs, user_data, self._clock())
+            self.tasks[task_id] = EmulatedTask(
+                task_id, workflow, inputs, user_data, self._clock(), status=workflow.running_status
+            )
             return task_id
 
     def inject(
@@ -130,23 +170,30 @@ class IceBackend:
         action: str | None = None,
         delay: float = 0.0,
         retry_after_ms: int = 200,
-        status: int = 502,
+        status: int | None = None,
+        code: str | None = None,
     ) -> None:
         """Make the next ``count`` calls (or a ``rate`` fraction of calls) of ``action`` (any if None) fail.
 
-        Kinds: throttling (400 Throttling.User), throttling_retry_after (same with x-acs-retry-after),
-        server_error (500 InternalError), unavailable (503 ServiceUnavailable), drop (connection
-        closed without an answer), delay (answer normally after ``delay`` s), non_json (an HTML page,
-        HTTP ``status``: 502 by default, as a gateway; 403/407/429 as a proxy might answer),
-        redirect (302 to another host, as a misconfigured gateway might answer).
+        Error kinds answer as ICE documents (``code`` picks among a kind's codes; the first is the
+        default): throttling (400 Throttling.User; Throttling, Throttling.Api, or 403
+        RequestsTooFrequent), throttling_retry_after (the same with x-acs-retry-after),
+        server_error (500 InternalError), unavailable (503 ServiceUnAvailable), permission_denied
+        (403 Forbidden.RAM, Forbidden, NoPermission or NotAuthorized, with AccessDeniedDetail
+        naming ``ice:<action>``), not_activated (403 OperationDenied), suspended (403
+        OperationDenied.Suspended). Others: request_too_long (414 with an HTML page, as the web
+        server in front of the gateway answers), drop (connection closed without an answer), delay
+        (answer normally after ``delay`` s), non_json (an HTML page, HTTP ``status``: 502 by
+        default, as a gateway; 403/407/429 as a proxy might answer), redirect (302 to another host,
+        as a misconfigured gateway might answer).
         """
-        from airflow_provider_ice.testing.emulator.protocol import FAULT_KINDS  # the protocol answers them
-
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {sorted(FAULT_KINDS)}, got {kind!r}")
+        if code is not None and code not in FAULT_KINDS[kind]:
+            raise ValueError(f"a {kind} fault answers one of {list(FAULT_KINDS[kind])}, got {code!r}")
         with self._lock:
             self.faults.append(
-                Fault(kind, None if rate is not None else count, rate, action, delay, retry_after_ms, status)
+                Fault(kind, None if rate is not None else count, rate, action, delay, retry_after_ms, status, code)
             )
 
     def clear_faults(self) -> None:
@@ -209,14 +256,17 @@ class IceBackend:
     def _required(params: dict[str, str], name: str) -> str:
         value = params.get(name, "")
         if not value:
-            raise ApiError(400, f"MissingParameter.{name}", f"The parameter {name} is mandatory for this action.")
+            raise ApiError(
+                "MissingParameter",
+                f"The input parameter {name} that is mandatory for processing this request is not supplied.",
+            )
         return value
 
     def _task(self, params: dict[str, str]) -> EmulatedTask:
         task_id = self._required(params, "TaskId")
         task = self.tasks.get(task_id)
         if task is None:
-            raise ApiError(404, "InvalidParameter.TaskNotFound", f"The specified TaskId {task_id} does not exist.")
+            raise ApiError("ResourceNotFound", f"The specified resource TaskId {task_id} is not found.")
         return task
 
     # ---- the actions (called by the protocol layer): state changes, or the service's refusal --------
@@ -225,22 +275,23 @@ class IceBackend:
         """StartAIWorkflow."""
         workflow_id = self._required(params, "WorkflowId")
         if workflow_id not in self.workflows:
-            raise ApiError(404, "InvalidParameter.WorkflowNotFound", f"The workflow {workflow_id} does not exist.")
+            raise ApiError("ResourceNotFound", f"The specified resource WorkflowId {workflow_id} is not found.")
         inputs = params.get("Inputs")
         if inputs:
             try:
                 json.loads(inputs)
             except ValueError:
-                raise ApiError(400, "InvalidParameter.Inputs", "Inputs is not valid JSON.") from None
+                raise ApiError("InvalidParameter", "The specified parameter Inputs is not valid: not JSON.") from None
         with self._lock:
             return copy.copy(self.tasks[self.add_task(workflow_id, inputs=inputs, user_data=params.get("UserData"))])
 
     def _advance(self, task: EmulatedTask) -> None:
-        if task.status != RUNNING:
+        if task.finished is not None:
             return
         task.polls += 1
         wf = task.workflow
         now = self._clock()
+        task.status = wf.running_status
         if wf.finish_at is not None:
             if now < wf.finish_at:
                 return
@@ -259,13 +310,15 @@ class IceBackend:
         """StopAIWorkflowTask."""
         with self._lock:
             task = self._task(params)
-            if not task.workflow.stoppable:
+            if task.workflow.type not in REALTIME_TYPES:
                 raise ApiError(
-                    400, "InvalidParameter.TaskType", "Only real-time (live/RTC) workflow tasks can be stopped."
+                    "InvalidParameter",
+                    f"StopAIWorkflowTask stops real-time (live, RTC) workflow tasks only; the workflow of task "
+                    f"{task.task_id} is of type {task.workflow.type}.",
                 )
-            if task.status == RUNNING:
+            if task.finished is None:
                 task.status, task.finished = "stopped", self._clock()
             return copy.copy(task)
 
 
-__all__ = ["ApiError", "EmulatedTask", "Fault", "IceBackend", "WorkflowTemplate"]
+__all__ = ["FAULT_KINDS", "REALTIME_TYPES", "ApiError", "EmulatedTask", "Fault", "IceBackend", "WorkflowTemplate"]

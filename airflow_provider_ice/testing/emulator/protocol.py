@@ -1,15 +1,17 @@
 """The emulator's protocol layer: ICE RPC over HTTP as the SDK speaks it.
 
 Parses ``POST /`` requests (action in ``x-acs-action``, parameters in the query string or a form
-body), verifies V3 signatures against the configured key pairs, hands the call to the backend, and
-answers Alibaba Cloud style: JSON bodies with ``RequestId``, errors with ``RequestId``, ``HostId``,
-``Code``, ``Message``, ``Recommend`` and the service's HTTP statuses. Control routes under
-``/_emulator/`` let tests in another process script the backend.
+body), passes them through the gateway's checks (:mod:`.gateway`: request line, version, V3
+signature, date, nonce), hands the call to the backend, and answers Alibaba Cloud style: JSON
+bodies with ``RequestId``, errors with ``RequestId``, ``HostId``, ``Code``, ``Message``,
+``Recommend`` (and ``AccessDeniedDetail`` on RAM denials) and the documented HTTP statuses. Control
+routes under ``/_emulator/`` let tests in another process script the backend.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import uuid
 from dataclasses import asdict
@@ -19,12 +21,13 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from airflow_provider_ice.testing.emulator import signature
-from airflow_provider_ice.testing.emulator.backend import RUNNING, ApiError, EmulatedTask, Fault, IceBackend
+from airflow_provider_ice.testing.emulator.backend import FAULT_KINDS, ApiError, EmulatedTask, Fault, IceBackend
+from airflow_provider_ice.testing.emulator.gateway import Gateway
 
-API_VERSION = "2020-11-09"
 BACKEND_KEY = web.AppKey("backend", IceBackend)
-KEYS_KEY = web.AppKey("access_keys", dict)
+GATEWAY_KEY = web.AppKey("gateway", Gateway)
+#: RAM's owner id of the emulated account (an AccessDeniedDetail field).
+ACCOUNT_ID = "1234567890123456"
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
@@ -37,33 +40,51 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     )
 
 
-def error_response(request: web.Request, error: ApiError | signature.SignatureError, request_id: str) -> web.Response:
-    return _json(
-        error.status,
-        {
-            "RequestId": request_id,
-            "HostId": request.host,
-            "Code": error.code,
-            "Message": error.message,
-            "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=ICE",
-        },
-        headers=error.headers if isinstance(error, ApiError) else None,
-    )
+def error_response(request: web.Request, error: ApiError, request_id: str) -> web.Response:
+    """The gateway's error body: RequestId, HostId, Code, Message, Recommend (with the request id),
+    and AccessDeniedDetail on a RAM denial."""
+    body: dict[str, Any] = {
+        "RequestId": request_id,
+        "HostId": request.host,
+        "Code": error.code,
+        "Message": error.message,
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=ICE&requestId={request_id}",
+    }
+    if error.access_denied:
+        body["AccessDeniedDetail"] = error.access_denied
+    return _json(error.status, body, headers=error.headers)
 
 
-# ---- faults: each kind and how the service (or what stands in front of it) answers ------------
+def _html(status: int, title: str) -> web.Response:
+    return web.Response(status=status, text=f"<html><body><h1>{title}</h1></body></html>", content_type="text/html")
 
-#: kind -> (Code, HTTP status, extra headers) for the faults answered as Alibaba Cloud errors
-_ERROR_FAULTS = {
-    "throttling": ("Throttling.User", 400, False),
-    "throttling_retry_after": ("Throttling.User", 400, True),
-    "server_error": ("InternalError", 500, False),
-    "unavailable": ("ServiceUnavailable", 503, False),
+
+# ---- faults: each kind of backend.FAULT_KINDS and how the service (or what stands in front of it) answers
+
+
+def _denial(action: str, principal: str) -> dict[str, Any]:
+    return {
+        "AuthAction": f"ice:{action}",
+        "AuthPrincipalType": "SubUser",
+        "AuthPrincipalOwnerId": ACCOUNT_ID,
+        "AuthPrincipalDisplayName": principal,
+        "PolicyType": "AccountLevelIdentityBasedPolicy",
+        "NoPermissionType": "ImplicitDeny",
+        "EncodedDiagnosticMessage": base64.b64encode(f"emulated denial of ice:{action}".encode()).decode(),
+    }
+
+
+_MESSAGES = {
+    "throttling": "Request was denied due to user flow control.",
+    "server_error": "The request processing has failed due to some unknown error.",
+    "unavailable": "The request has failed due to a temporary failure of the server.",
+    "permission_denied": "You are not authorized to operate on the specified resource.",
+    "not_activated": "Your account does not open ICE service yet.",
+    "suspended": "Your ICE service is suspended.",
 }
-FAULT_KINDS = frozenset({*_ERROR_FAULTS, "drop", "delay", "non_json", "redirect"})
 
 
-async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse | None:
+async def _apply_fault(request: web.Request, fault: Fault, action: str, principal: str) -> web.StreamResponse | None:
     """Answer as the fault says; None means "carry on normally" (after a delay)."""
     if fault.kind == "delay":
         await asyncio.sleep(fault.delay)
@@ -75,11 +96,14 @@ async def _apply_fault(request: web.Request, fault: Fault) -> web.StreamResponse
     if fault.kind == "redirect":
         return web.Response(status=302, headers={"Location": "https://ice-moved.example.com/"})
     if fault.kind == "non_json":
-        page = f"<html><body>{fault.status} from a gateway</body></html>"
-        return web.Response(status=fault.status, text=page, content_type="text/html")
-    code, status, retry_after = _ERROR_FAULTS[fault.kind]
-    headers = {"x-acs-retry-after": str(fault.retry_after_ms)} if retry_after else {}
-    raise ApiError(status, code, f"Injected fault: {fault.kind}", headers)
+        return _html(fault.status or 502, f"{fault.status or 502} from a gateway")
+    if fault.kind == "request_too_long":
+        return _html(414, "414 Request-URI Too Large")
+    code = fault.code or FAULT_KINDS[fault.kind][0]
+    headers = {"x-acs-retry-after": str(fault.retry_after_ms)} if fault.kind == "throttling_retry_after" else {}
+    message = _MESSAGES[fault.kind.removesuffix("_retry_after")]
+    denied = _denial(action, principal) if fault.kind == "permission_denied" else None
+    raise ApiError(code, message, headers=headers, access_denied=denied, status=fault.status)
 
 
 # ---- answers ---------------------------------------------------------------------------------
@@ -99,7 +123,7 @@ def task_answer(task: EmulatedTask) -> dict[str, Any]:
     """GetAIWorkflowTask's body: JSON fields as strings (the schema), or as objects when the
     workflow asks for it (the documentation's sample response)."""
     wf = task.workflow
-    done = task.status != RUNNING
+    done = task.finished is not None
     encode = (lambda v: v) if wf.fields_as_objects else _as_json_text
     return {
         "WorkflowTask": {
@@ -115,7 +139,7 @@ def task_answer(task: EmulatedTask) -> dict[str, Any]:
             "Workflow": {
                 "WorkflowId": wf.workflow_id,
                 "Name": wf.name,
-                "Status": "Active",
+                "Status": "Published",
                 "Type": wf.type,
                 "Version": "1",
                 "Graph": _as_json_text(wf.graph),
@@ -134,47 +158,35 @@ def answer(backend: IceBackend, action: str, params: dict[str, str]) -> dict[str
         return task_answer(backend.get(params))
     if action == "StopAIWorkflowTask":
         return {"TaskId": backend.stop(params).task_id}
-    raise ApiError(404, "InvalidAction.NotFound", f"Specified api {action!r} is not found.")
+    raise ApiError("InvalidApi.NotFound", "Specified api is not found, please check your url and method.")
 
 
 async def handle_rpc(request: web.Request) -> web.StreamResponse:
-    backend = request.app[BACKEND_KEY]
+    backend, gateway = request.app[BACKEND_KEY], request.app[GATEWAY_KEY]
     request_id = str(uuid.uuid4()).upper()
-    body = await request.read()
+    action = request.headers.get("x-acs-action", "")
     # The raw query: aiohttp's query_string is already percent-decoded once (a "%20" in a value would
     # be decoded twice), and the signature covers the values exactly as the client encoded them.
     query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
     params = dict(query)
+    backend.record_call(action, params.get("TaskId"))
+    if gateway.request_line_too_long(request.method, request.raw_path):
+        return _html(414, "414 Request-URI Too Large")  # the web server in front of the gateway
+    body = await request.read()
     if body and request.content_type == "application/x-www-form-urlencoded":
         params.update(parse_qsl(body.decode(), keep_blank_values=True))
-    action = request.headers.get("x-acs-action") or params.get("Action", "")
-    backend.record_call(action, params.get("TaskId"))
     try:
-        if request.headers.get("x-acs-version", API_VERSION) != API_VERSION:
-            raise ApiError(400, "InvalidVersion", f"Specified parameter Version is not valid: {API_VERSION} expected.")
-        _authenticate(request, query, body)
+        headers = {name.lower(): request.headers.getall(name) for name in set(request.headers.keys())}
+        principal = gateway.authenticate(request.method, request.path, query, headers, body)
         fault = backend.take_fault(action)
         if fault is not None:
-            response = await _apply_fault(request, fault)
+            response = await _apply_fault(request, fault, action, principal)
             if response is not None:
                 return response
         result = answer(backend, action, params)
-    except (ApiError, signature.SignatureError) as error:
+    except ApiError as error:
         return error_response(request, error, request_id)
     return _json(200, {"RequestId": request_id, **result})
-
-
-def _authenticate(request: web.Request, query: list[tuple[str, str]], body: bytes) -> None:
-    auth = signature.parse_authorization(request.headers.get("Authorization"))
-    keys = request.app[KEYS_KEY]
-    entry = keys.get(auth.access_key_id)
-    if entry is None:
-        raise ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-    secret, token = (entry, None) if isinstance(entry, str) else (entry["secret"], entry.get("security_token"))
-    if token is not None and request.headers.get("x-acs-security-token") != token:
-        raise ApiError(400, "InvalidSecurityToken.Mismatch", "Specified SecurityToken is not valid.")
-    headers = {name.lower(): request.headers.getall(name) for name in set(request.headers.keys())}
-    signature.verify(auth, secret, request.method, request.path, query, headers, body)
 
 
 # ---- control routes (unsigned, loopback only) --------------------------------------------------
@@ -207,10 +219,10 @@ async def _control(request: web.Request) -> web.Response:
     return _json(404, {"Code": "NotFound", "Message": what})
 
 
-def make_app(backend: IceBackend, access_keys: dict[str, Any]) -> web.Application:
+def make_app(backend: IceBackend, gateway: Gateway) -> web.Application:
     app = web.Application(client_max_size=16 * 1024 * 1024)
     app[BACKEND_KEY] = backend
-    app[KEYS_KEY] = access_keys
+    app[GATEWAY_KEY] = gateway
     app.router.add_route("*", "/_emulator/{what}", _control)
     app.router.add_post("/", handle_rpc)
     return app

@@ -15,6 +15,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from airflow_provider_ice.testing.emulator.backend import IceBackend
+from airflow_provider_ice.testing.emulator.gateway import Gateway, GatewaySettings
 from airflow_provider_ice.testing.emulator.protocol import make_app
 from airflow_provider_ice.testing.emulator.tls import make_self_signed, server_context
 
@@ -95,6 +96,11 @@ class IceEmulator(_Endpoint):
         defaults to one pair, :data:`DEFAULT_ACCESS_KEY_ID` / :data:`DEFAULT_ACCESS_KEY_SECRET`.
     :param tls_hostnames: more names for the TLS certificate (it always names localhost and
         127.0.0.1), to reach the emulator under another name, e.g. through a proxy.
+    :param check_date: refuse requests signed more than 15 minutes from this machine's clock
+        (``InvalidTimeStamp.Expired``), as ICE's gateway does; switch off for tests that freeze time.
+    :param check_nonce: refuse a signature nonce seen in the last 15 minutes (``SignatureNonceUsed``).
+    :param max_request_line: a longer request line is answered 414 with an HTML page (ICE's real
+        limit is not published).
     """
 
     def __init__(
@@ -106,8 +112,12 @@ class IceEmulator(_Endpoint):
         access_keys: dict[str, Any] | None = None,
         backend: IceBackend | None = None,
         tls_hostnames: tuple[str, ...] = (),
+        check_date: bool = True,
+        check_nonce: bool = True,
+        max_request_line: int = GatewaySettings.max_request_line,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
+        self.gateway_settings = GatewaySettings(check_date, check_nonce, max_request_line)
         self.tls_hostnames = tls_hostnames
         self.backend = backend or IceBackend()
         self.access_keys: dict[str, Any] = access_keys or {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}
@@ -132,7 +142,10 @@ class IceEmulator(_Endpoint):
         def serve() -> None:
             loop = self._loop = asyncio.new_event_loop()
             try:
-                self._runner = web.AppRunner(make_app(self.backend, self.access_keys), access_log=None)
+                gateway = Gateway(self.gateway_settings, self.access_keys)
+                # aiohttp's own limit (8190) would answer a long line with 400 before the gateway's 414.
+                line_limit = self.gateway_settings.max_request_line + 65536
+                self._runner = web.AppRunner(make_app(self.backend, gateway), access_log=None, max_line_size=line_limit)
                 loop.run_until_complete(self._runner.setup())
                 site = web.TCPSite(self._runner, self.host, self.port, ssl_context=ssl_context, backlog=4096)
                 loop.run_until_complete(site.start())
@@ -165,13 +178,23 @@ class IceEmulatorProcess(_Endpoint):
     """The emulator in its own process (``python -m airflow_provider_ice.testing.emulator``).
 
     Script it over its control routes: :meth:`add_workflow`, :meth:`update_workflow`, :meth:`add_task`,
-    :meth:`inject`, :meth:`calls`.
+    :meth:`inject`, :meth:`calls`. ``check_date``, ``check_nonce`` and ``max_request_line`` are
+    :class:`IceEmulator`'s.
     """
 
     def __init__(
-        self, *, port: int = 0, tls: bool = False, scenario: dict[str, Any] | None = None, python: str = sys.executable
+        self,
+        *,
+        port: int = 0,
+        tls: bool = False,
+        scenario: dict[str, Any] | None = None,
+        python: str = sys.executable,
+        check_date: bool = True,
+        check_nonce: bool = True,
+        max_request_line: int = GatewaySettings.max_request_line,
     ) -> None:
         self.host, self.port, self.tls = "127.0.0.1", port, tls
+        self.gateway_settings = GatewaySettings(check_date, check_nonce, max_request_line)
         self.access_key_id, self.access_key_secret = DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
         self.ca_file = None
         self._scenario, self._python = scenario, python
@@ -181,8 +204,13 @@ class IceEmulatorProcess(_Endpoint):
     def start(self) -> IceEmulatorProcess:
         self._tmp = tempfile.TemporaryDirectory(prefix="ice-emulator-")
         cmd = [self._python, "-m", "airflow_provider_ice.testing.emulator", "--port", str(self.port)]
+        cmd += ["--max-request-line", str(self.gateway_settings.max_request_line)]
         if self.tls:
             cmd.append("--tls")
+        if not self.gateway_settings.check_date:
+            cmd.append("--no-date-check")
+        if not self.gateway_settings.check_nonce:
+            cmd.append("--no-nonce-check")
         if self._scenario is not None:
             path = os.path.join(self._tmp.name, "scenario.json")
             with open(path, "w") as f:
