@@ -204,6 +204,77 @@ class Outage:
         return IceApiError(self.code or "Unreachable", message, retryable=True)
 
 
+class Wait:
+    """One wait on one ICE task, as pure rules: :meth:`step` takes each poll's answer (the task, or
+    the error of a poll that failed after the hook's retries) and says whether the wait ends, with
+    which event; :meth:`next_sleep` how long to sleep before the next poll. The trigger, the
+    sensor's poke and the start operator's non-deferrable wait all poll through this.
+
+    :param deadline: absolute end of the wait (epoch seconds); None: no limit.
+    :param outage: polls that failed in a row so far (kept across a sensor's reschedules).
+    """
+
+    def __init__(
+        self,
+        workflow_task_id: str,
+        *,
+        accept_partial_success: bool,
+        poll_interval: float,
+        max_poll_interval: float | None,
+        unreachable_timeout: float | None,
+        started_at: float,
+        deadline: float | None = None,
+        outage: Outage | None = None,
+    ) -> None:
+        self.workflow_task_id = workflow_task_id
+        self.accept_partial_success = accept_partial_success
+        self.poll_interval, self.max_poll_interval = poll_interval, max_poll_interval
+        self.unreachable_timeout = unreachable_timeout
+        self.started_at, self.deadline = started_at, deadline
+        self.outage = outage or Outage()
+        self.last_status: str | None = None
+        #: the exception that ended the wait (a permanent error, or the outage given up on), for sync callers
+        self.error: Exception | None = None
+
+    def step(self, answer: IceWorkflowTask | Exception, log: Any) -> WaitEvent | None:
+        """The event that ends the wait after this answer, or None to poll on."""
+        task_id = self.workflow_task_id
+        if isinstance(answer, IceApiError) and answer.retryable:
+            self.outage.failed(answer)
+            log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, answer)
+            if self.outage.exceeds(self.unreachable_timeout):
+                error = self.error = self.outage.give_up(task_id)
+                return error_event(task_id, Outcome.ERROR, error.message, error_code=error.code, retryable=True)
+        elif isinstance(answer, IceApiError):
+            self.error = answer
+            return error_event(task_id, Outcome.ERROR, str(answer), error_code=answer.code)
+        elif isinstance(answer, Exception):  # a configuration error: the same on every poll
+            self.error = answer
+            return error_event(task_id, Outcome.ERROR, str(answer), error_code="InvalidConfiguration")
+        else:
+            self.outage = Outage()
+            self.last_status = answer.status
+            note_status(log, answer)
+            log.info("ICE workflow task %s: %s (%.0fs elapsed)", task_id, answer.status, time.time() - self.started_at)
+            if answer.is_terminal:
+                return terminal_event(answer, self.accept_partial_success)
+        now = time.time()
+        if self.deadline is not None and now >= self.deadline:
+            seen = f"its last status was {self.last_status!r}" if self.last_status is not None else "no status was seen"
+            state = f"{seen}; {self.outage.describe()}" if self.outage.count else seen
+            waited = f"after {now - self.started_at:.0f}s"
+            return error_event(
+                task_id, Outcome.TIMEOUT, f"Timed out waiting for ICE workflow task {task_id} {waited}; {state}."
+            )
+        return None
+
+    def next_sleep(self) -> float:
+        """Seconds to sleep before the next poll (never past the deadline)."""
+        now = time.time()
+        interval = next_poll_interval(now - self.started_at, self.poll_interval, self.max_poll_interval)
+        return interval if self.deadline is None else min(interval, max(self.deadline - now, 0.0))
+
+
 def log_stop(log: Any, workflow_task_id: str, error: Exception | None) -> None:
     """Log a StopAIWorkflowTask request. ICE stops real-time tasks only, so a refusal is expected:
     it is logged (its message says the task keeps running), never raised."""
@@ -265,6 +336,28 @@ class IceWaitMixin(IceLineageMixin):
             "unreachable_timeout": self.unreachable_timeout,
             **extra,
         }
+
+    def new_wait(self, workflow_task_id: str, poll_interval: float, timeout: float | None) -> Wait:
+        """A :class:`Wait` on ``workflow_task_id`` with this operator's settings, starting now."""
+        now = time.time()
+        return Wait(
+            workflow_task_id,
+            accept_partial_success=self.accept_partial_success,
+            poll_interval=float(poll_interval),
+            max_poll_interval=self.max_poll_interval,
+            unreachable_timeout=self.unreachable_timeout,
+            started_at=now,
+            deadline=None if timeout is None else now + float(timeout),
+        )
+
+    def poll(self, workflow_task_id: str) -> IceWorkflowTask | Exception:
+        """One poll through the sync hook: the task, or the error of a poll that failed after retries."""
+        from airflow_provider_ice.exceptions import IceConfigurationError
+
+        try:
+            return self.hook.get_workflow_task(workflow_task_id)
+        except (IceApiError, IceConfigurationError) as exc:
+            return exc
 
     def first_check(self, workflow_task_id: str) -> IceWorkflowTask | None:
         """The check before deferring; None when ICE cannot be reached now (the trigger polls on)."""

@@ -43,6 +43,7 @@ class Clock:
 
 
 def simulate(duration: float, poll_interval: float, max_poll_interval: float | None, seed: int = 0) -> dict[str, Any]:
+    from airflow_provider_ice import waiting as waiting_module
     from airflow_provider_ice.hooks import ice as hook_module
     from airflow_provider_ice.models import IceWorkflowTask
     from airflow_provider_ice.triggers import ice as trigger_module
@@ -66,6 +67,7 @@ def simulate(duration: float, poll_interval: float, max_poll_interval: float | N
 
     patched = {
         (trigger_module, "time"): types.SimpleNamespace(time=clock.time),
+        (waiting_module, "time"): types.SimpleNamespace(time=clock.time, strftime=waiting_module.time.strftime),
         (trigger_module, "asyncio"): types.SimpleNamespace(sleep=clock.sleep),
         (trigger_module, "random"): random.Random(seed),
         (hook_module, "IceHook"): FakeHook,

@@ -1,8 +1,9 @@
 """`make demo`: run example_ice_workflow end to end against the bundled ICE emulator.
 
-Starts the emulator (HTTPS, self-signed), points ``ice_default`` at it, runs
-``airflow dags test example_ice_workflow`` in a throwaway AIRFLOW_HOME, prints what the downstream
-task read from XCom, and stops everything. No cloud account, no network.
+Starts the emulator (HTTPS, self-signed), stores ``ice_default`` pointing at it in the metastore of a
+throwaway AIRFLOW_HOME (``airflow connections add``, as users do), runs ``airflow dags test
+example_ice_workflow``, prints what the downstream task read from XCom, and stops everything. No
+cloud account, no network.
 """
 
 from __future__ import annotations
@@ -45,11 +46,15 @@ def main() -> int:
             "AIRFLOW_HOME": home,
             "AIRFLOW__CORE__DAGS_FOLDER": os.path.join(ROOT, "example_dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW_CONN_ICE_DEFAULT": emulator.connection_uri(),
         }
+        env.pop("AIRFLOW_CONN_ICE_DEFAULT", None)
         print(f"ICE emulator listening on {emulator.url} (self-signed TLS)")
-        print(f"Airflow home {home}: migrating the metadata DB ...", flush=True)
+        print("Throwaway Airflow home: migrating the metadata DB ...", flush=True)
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+        print("Storing the connection: airflow connections add ice_default ...", flush=True)
+        subprocess.run(
+            [airflow, *emulator.connections_add_args()], env=env, check=True, capture_output=True, timeout=300
+        )
         print("Running: airflow dags test example_ice_workflow", flush=True)
         run = subprocess.run(
             [airflow, "dags", "test", "example_ice_workflow"],

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import tempfile
 
 import pytest
@@ -26,13 +24,5 @@ logging.getLogger("apscheduler").setLevel(logging.WARNING)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that run DAGs (they need the metadata DB) and e2e tests are slow; so are modules marked so."""
     for item in items:
-        if "airflow_db" in getattr(item, "fixturenames", ()) or item.get_closest_marker("e2e"):
+        if "ice_airflow_db" in getattr(item, "fixturenames", ()) or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> str:
-    """A migrated SQLite metadata DB in the session's AIRFLOW_HOME."""
-    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
-    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=300)
-    return _HOME

@@ -10,6 +10,7 @@ import pytest
 
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.testing.emulator import IceEmulator
+from airflow_provider_ice.testing.pytest_plugin import FAST_RETRIES
 
 # For code run in a subprocess: DagBag from where the installed Airflow keeps it.
 IMPORT_DAGBAG = (
@@ -18,8 +19,6 @@ IMPORT_DAGBAG = (
     "except ImportError:  # Airflow < 3.1\n"
     "    from airflow.models.dagbag import DagBag\n"
 )
-
-FAST_RETRIES = {"retry_base_delay": 0.01, "retry_max_delay": 0.05}
 
 
 def use_connection(

@@ -120,7 +120,7 @@ OUTPUTS = {
 }
 
 
-def test_openlineage_events_carry_the_oss_datasets(airflow_db, ice_emulator, tmp_path):
+def test_openlineage_events_carry_the_oss_datasets(ice_airflow_db, ice_emulator, tmp_path):
     """A DAG run in a fresh process with the OpenLineage provider writing events to a file."""
     pytest.importorskip("airflow.providers.openlineage", reason="the openlineage extra is not installed")
     backend = ice_emulator.backend

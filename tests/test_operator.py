@@ -20,7 +20,7 @@ NODES = {"asr": {"Status": "failed"}}
 
 
 @pytest.fixture
-def emulator(ice_emulator, ice_connection, airflow_db):
+def emulator(ice_emulator, ice_connection, ice_airflow_db):
     return ice_emulator
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
 from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
-from airflow_provider_ice.waiting import next_poll_interval
+from airflow_provider_ice.waiting import Wait, next_poll_interval
 
 
 def simulate(duration: float, poll: float, cap: float | None) -> tuple[int, float]:
@@ -48,10 +50,17 @@ def test_sensor_trigger_and_operator_expose_it_the_same_way():
     trigger = IceWorkflowTaskTrigger("t", poll_interval=5, max_poll_interval=120, started_at=0.0)
     assert (sensor.max_poll_interval, operator.max_poll_interval, trigger.max_poll_interval) == (120, 120, 120)
     # poke/reschedule modes and the trigger compute the same interval for the same elapsed time
-    for elapsed in (0.0, 100.0, 900.0, 5000.0):
-        expected = next_poll_interval(elapsed, 5, 120)
-        assert sensor._get_next_poke_interval(0.0, lambda e=elapsed: e, 1) == expected
-        assert trigger._next_sleep(elapsed) == expected
+    for elapsed, expected in ((0.0, 5.0), (100.0, 100 / 9), (900.0, 100.0), (5000.0, 120.0)):
+        assert sensor._get_next_poke_interval(0.0, lambda e=elapsed: e, 1) == pytest.approx(expected)
+        wait = Wait(
+            "t",
+            accept_partial_success=False,
+            poll_interval=trigger.poll_interval,
+            max_poll_interval=trigger.max_poll_interval,
+            unreachable_timeout=None,
+            started_at=time.time() - elapsed,
+        )
+        assert wait.next_sleep() == pytest.approx(expected, abs=0.01)
     assert trigger.serialize()[1]["max_poll_interval"] == 120
 
 

@@ -152,7 +152,7 @@ def test_test_connection_through_the_proxy(emulator, proxy, monkeypatch):
     assert not ok and "name not resolved" in message
 
 
-def test_deferrable_sensor_completes_through_the_proxy(emulator, proxy, monkeypatch, airflow_db):
+def test_deferrable_sensor_completes_through_the_proxy(emulator, proxy, monkeypatch, ice_airflow_db):
     address = proxy_only(monkeypatch, emulator, max_attempts=3)
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     task_id = emulator.backend.add_task("wf")

@@ -21,7 +21,7 @@ def all_log_files(home: str) -> str:
     return "".join(p.read_text(errors="replace") for p in Path(home, "logs").rglob("*") if p.is_file())
 
 
-def test_secret_stays_out_of_kwargs_logs_and_xcom(ice_emulator, monkeypatch, airflow_db, caplog, capfd):
+def test_secret_stays_out_of_kwargs_logs_and_xcom(ice_emulator, monkeypatch, ice_airflow_db, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     secret = ice_emulator.access_key_secret
     ice_emulator.backend.add_workflow(

@@ -16,7 +16,7 @@ FOREVER = 10**9
 
 
 @pytest.fixture
-def emulator(ice_emulator, ice_connection, airflow_db):
+def emulator(ice_emulator, ice_connection, ice_airflow_db):
     return ice_emulator
 
 

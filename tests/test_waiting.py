@@ -76,9 +76,9 @@ def test_a_poll_that_gets_an_answer_ends_the_outage(ice_emulator, ice_connection
     ice_emulator.backend.inject("unavailable", 1)
     sensor = _sensor(unreachable_timeout=60)
     assert sensor.poke({}) is False
-    assert sensor._outage.count == 1
+    assert sensor._wait is not None and sensor._wait.outage.count == 1
     assert sensor.poke({}) is False  # running
-    assert sensor._outage.count == 0
+    assert sensor._wait.outage.count == 0
 
 
 def test_the_check_before_deferring_rides_out_a_transient_error_only(ice_emulator, ice_connection, monkeypatch):

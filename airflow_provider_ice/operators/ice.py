@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -151,23 +151,32 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         task_id = self._track(context, str(external_id))
         if not self.wait_for_completion:
             return
-        stop_on_kill = supports(TRIGGER_ON_KILL)  # below, a deferred wait cannot stop the task on a user kill
-        trigger = make_trigger(
-            **self.wait_trigger_kwargs(task_id, self.poll_interval, self.timeout, stop_on_kill=stop_on_kill)
-        )
         if self.deferrable:
             task = self.first_check(task_id)
             if task is not None and task.is_terminal:
                 self._result = self.finish(context, task)
                 return
+            stop_on_kill = supports(TRIGGER_ON_KILL)  # below, a deferred wait cannot stop the task on a user kill
             self.defer(
-                trigger=trigger,
+                trigger=make_trigger(
+                    **self.wait_trigger_kwargs(task_id, self.poll_interval, self.timeout, stop_on_kill=stop_on_kill)
+                ),
                 method_name="execute_complete",
                 timeout=deferral_timeout(self.timeout),
             )
-        # Not deferrable: run the trigger's own polling loop here, so there is one loop to trust.
-        event = asyncio.run(_first_event(trigger))
-        self._result = self.execute_complete(context, event)
+        # Not deferrable: poll here through the same hook that started the task (its connection is
+        # resolved already), with the trigger's rules (waiting.Wait).
+        wait = self.new_wait(task_id, self.poll_interval, self.timeout)
+        while True:
+            answer = self.poll(task_id)
+            event = wait.step(answer, self.log)
+            if event is not None:
+                break
+            time.sleep(wait.next_sleep())
+        if isinstance(answer, Exception) or not answer.is_terminal:
+            self._result = self.execute_complete(context, dict(event))  # raises: error or timeout
+        else:
+            self._result = self.finish(context, answer)
 
     def get_job_result(self, external_id: Any, context: Any) -> Any:
         task_id = self._track(context, str(external_id))
@@ -201,9 +210,3 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             log_stop(self.log, self.workflow_task_id, exc)
         else:
             log_stop(self.log, self.workflow_task_id, None)
-
-
-async def _first_event(trigger: Any) -> dict[str, Any]:
-    async for event in trigger.run():
-        return dict(event.payload)
-    raise RuntimeError("IceWorkflowTaskTrigger ended without an event")

@@ -19,10 +19,10 @@ from airflow_provider_ice.waiting import (
     TRIGGER_CLASSPATH,
     IceWaitMixin,
     Outage,
+    Wait,
     deferral_timeout,
     make_trigger,
     next_poll_interval,
-    note_status,
 )
 
 #: Task state store key of an outage that spans reschedules.
@@ -86,7 +86,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         self.deferrable = deferrable
         self.max_poll_interval = max_poll_interval
         self.unreachable_timeout = unreachable_timeout
-        self._outage = Outage()
+        self._wait: Wait | None = None
         if self.reschedule:
             require(RESCHEDULE)
         if start_from_trigger:
@@ -126,33 +126,23 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
     def poke(self, context: Any) -> bool | PokeReturnValue:
         # Reschedule mode runs each poke in a new process: the outage is kept in the task state
         # store (Airflow >= 3.3), which lasts across reschedules; poke mode keeps it on the instance.
+        # Airflow's own timeout ends poke and reschedule modes: the Wait has no deadline here.
         store = context.get("task_state_store") if self.reschedule else None
+        if self._wait is None:
+            self._wait = self.new_wait(self.workflow_task_id, self.poke_interval, None)
+        wait = self._wait
         if store is not None:
-            self._outage = Outage(**(store.get(_OUTAGE_KEY) or {}))
-        try:
-            task = self.hook.get_workflow_task(self.workflow_task_id)
-        except IceApiError as exc:
-            # As the trigger does: a transient error that outlasted the hook's retries is logged and
-            # the next poke tries again, until ICE has been unreachable for unreachable_timeout.
-            if not exc.retryable:
-                raise
-            self._outage.failed(exc)
-            if store is not None:
-                store.set(_OUTAGE_KEY, vars(self._outage))
-            self.log.warning(
-                "ICE workflow task %s: poll failed after retries (%s); polling on", self.workflow_task_id, exc
-            )
-            if self._outage.exceeds(self.unreachable_timeout):
-                raise self._outage.give_up(self.workflow_task_id) from None
+            wait.outage = Outage(**(store.get(_OUTAGE_KEY) or {}))
+        had_outage = wait.outage.count
+        answer = self.poll(self.workflow_task_id)
+        event = wait.step(answer, self.log)
+        if store is not None and (wait.outage.count or had_outage):
+            store.set(_OUTAGE_KEY, vars(wait.outage) if wait.outage.count else {})  # the store holds no None
+        if wait.error is not None:
+            raise wait.error
+        if event is None or isinstance(answer, Exception):
             return False
-        if store is not None and self._outage.count:
-            store.set(_OUTAGE_KEY, {})  # the store holds no None
-        self._outage = Outage()
-        note_status(self.log, task)
-        self.log.info("ICE workflow task %s: %s", task.task_id, task.status)
-        if not task.is_terminal:
-            return False
-        return PokeReturnValue(is_done=True, xcom_value=self.finish(context, task))
+        return PokeReturnValue(is_done=True, xcom_value=self.finish(context, answer))
 
     def _get_next_poke_interval(self, started_at: Any, run_duration: Any, poke_count: int) -> float:
         # Poke and reschedule modes grow their interval exactly as the trigger does.

@@ -1,22 +1,52 @@
 """Opt-in pytest plugin: ``pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]``.
 
+With no ``AIRFLOW_HOME`` set when it loads, the session gets a throwaway one (never ``~/airflow``;
+examples off): load it before anything imports Airflow (``pytest_plugins`` in your top conftest.py,
+with no Airflow import above it).
+
 Fixtures:
 
+- ``ice_airflow_db``: the metadata DB of the session's ``AIRFLOW_HOME``, migrated once (``airflow db
+  migrate``); returns ``AIRFLOW_HOME``. Needed by DAG runs (:func:`~airflow_provider_ice.testing.dagrun.run_dag`).
 - ``ice_emulator``: a started :class:`~airflow_provider_ice.testing.emulator.IceEmulator` (plain
   HTTP) with a fresh backend per test.
 - ``ice_emulator_tls``: the same over HTTPS with a self-signed certificate.
 - ``ice_connection``: sets ``AIRFLOW_CONN_ICE_DEFAULT`` to a connection pointing at ``ice_emulator``
   and returns its id (``ice_default``).
+- ``ice_stored_connection``: stores ``ice_default`` pointing at ``ice_emulator`` in the metastore
+  instead, as the UI or ``airflow connections add`` do (no ``AIRFLOW_CONN_*`` variable), and
+  deletes it after the test; returns its id.
+
+Both connection fixtures use fast retries, so fault tests stay quick.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator import IceEmulator
+
+if "AIRFLOW_HOME" not in os.environ and "airflow" not in sys.modules:
+    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ice-pytest-airflow-home-")
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+FAST_RETRIES: dict[str, Any] = {"retry_base_delay": 0.01, "retry_max_delay": 0.05}
+
+
+@pytest.fixture(scope="session")
+def ice_airflow_db() -> str:
+    """The session's metadata DB, migrated (once); returns AIRFLOW_HOME."""
+    airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    subprocess.run([airflow, "db", "migrate"], check=True, capture_output=True, timeout=600)
+    return os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +77,33 @@ def ice_emulator_tls(_ice_emulator_tls_session: IceEmulator) -> Iterator[IceEmul
 
 @pytest.fixture
 def ice_connection(ice_emulator: IceEmulator, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``ice_default`` pointing at the emulator, with fast retries so fault tests stay quick."""
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ICE_DEFAULT",
-        ice_emulator.connection_uri(retry_base_delay=0.01, retry_max_delay=0.05),
-    )
+    """``ice_default`` pointing at the emulator, through ``AIRFLOW_CONN_ICE_DEFAULT``."""
+    monkeypatch.setenv("AIRFLOW_CONN_ICE_DEFAULT", ice_emulator.connection_uri(**FAST_RETRIES))
     return DEFAULT_CONN_ID
+
+
+@pytest.fixture
+def ice_stored_connection(
+    ice_emulator: IceEmulator, ice_airflow_db: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """``ice_default`` pointing at the emulator, stored in the metastore (no environment variable)."""
+    import json
+
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    monkeypatch.delenv("AIRFLOW_CONN_ICE_DEFAULT", raising=False)
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == DEFAULT_CONN_ID).delete()
+        session.add(
+            Connection(
+                conn_id=DEFAULT_CONN_ID,
+                conn_type="alibaba_cloud_ice",
+                login=ice_emulator.access_key_id,
+                password=ice_emulator.access_key_secret,
+                extra=json.dumps(ice_emulator.connection_extras(**FAST_RETRIES)),
+            )
+        )
+    yield DEFAULT_CONN_ID
+    with create_session() as session:
+        session.query(Connection).filter(Connection.conn_id == DEFAULT_CONN_ID).delete()

@@ -21,7 +21,6 @@ from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_UNREACHABLE_TIMEOUT,
-    next_poll_interval,
 )
 
 if TYPE_CHECKING:
@@ -131,12 +130,6 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             },
         )
 
-    def _next_sleep(self, now: float) -> float:
-        interval = next_poll_interval(now - self.started_at, self.poll_interval, self.max_poll_interval)
-        if self.deadline is not None:
-            interval = min(interval, max(self.deadline - now, 0.0))
-        return interval
-
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_ice.hooks.ice import IceHook
 
@@ -213,44 +206,29 @@ class IceWorkflowTaskTrigger(BaseTrigger):
 
     async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
         """Poll until the wait ends; return the event and, if the task is terminal, its record."""
-        from airflow_provider_ice.waiting import Outage, Outcome, error_event, note_status, terminal_event
+        from airflow_provider_ice.models import IceWorkflowTask
+        from airflow_provider_ice.waiting import Wait
 
-        task_id = self.workflow_task_id
-        outage = Outage()
-        last_status: str | None = None
+        wait = Wait(
+            self.workflow_task_id,
+            accept_partial_success=self.accept_partial_success,
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
+            unreachable_timeout=self.unreachable_timeout,
+            started_at=self.started_at,
+            deadline=self.deadline,
+        )
         # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
         # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
         # deferring task has just checked the status itself, so nothing is lost.
         await asyncio.sleep(random.uniform(0, min(self.poll_interval, FIRST_POLL_SPREAD)))
         while True:
+            answer: IceWorkflowTask | Exception
             try:
-                task = await hook.aget_workflow_task(task_id)
-            except IceConfigurationError as exc:
-                return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code="InvalidConfiguration")), None
-            except IceApiError as exc:
-                if not exc.retryable:
-                    return dict(error_event(task_id, Outcome.ERROR, str(exc), error_code=exc.code)), None
-                outage.failed(exc)
-                self.log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, exc)
-                if outage.exceeds(self.unreachable_timeout):
-                    error = outage.give_up(task_id)
-                    return dict(
-                        error_event(task_id, Outcome.ERROR, error.message, error_code=error.code, retryable=True)
-                    ), None
-            else:
-                outage = Outage()
-                last_status = task.status
-                note_status(self.log, task)
-                self.log.info(
-                    "ICE workflow task %s: %s (%.0fs elapsed)", task_id, task.status, time.time() - self.started_at
-                )
-                if task.is_terminal:
-                    return dict(terminal_event(task, self.accept_partial_success)), task
-            now = time.time()
-            if self.deadline is not None and now >= self.deadline:
-                waited = f"after {now - self.started_at:.0f}s"
-                seen = f"its last status was {last_status!r}" if last_status is not None else "no status was seen"
-                state = f"{seen}; {outage.describe()}" if outage.count else seen
-                message = f"Timed out waiting for ICE workflow task {task_id} {waited}; {state}."
-                return dict(error_event(task_id, Outcome.TIMEOUT, message)), None
-            await asyncio.sleep(self._next_sleep(now))
+                answer = await hook.aget_workflow_task(self.workflow_task_id)
+            except (IceApiError, IceConfigurationError) as exc:
+                answer = exc
+            event = wait.step(answer, self.log)
+            if event is not None:
+                return dict(event), answer if isinstance(answer, IceWorkflowTask) and answer.is_terminal else None
+            await asyncio.sleep(wait.next_sleep())

@@ -194,8 +194,12 @@ class AirflowStack:
             )
         return result
 
-    def start(self) -> None:
+    def start(self, connections: tuple[list[str], ...] = ()) -> None:
+        """Migrate, store ``connections`` (``airflow connections add`` arguments: in the metastore,
+        as users store them, never as environment variables), then start every component."""
         self.airflow("db", "migrate")
+        for args in connections:
+            self.airflow(*args)
         for name, args in self.components.items():
             log = open(os.path.join(self.home, f"{name}.log"), "wb")  # noqa: SIM115 (closed with the process)
             env = {**self.env, **self.component_env.get(name, {})}
@@ -229,6 +233,18 @@ class AirflowStack:
             time.sleep(0.25)
         found = f"; {describe()}" if describe else ""
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{found}")
+
+    def logs_containing(self, text: str) -> list[str]:
+        """Every log file under this home (components and task logs) that contains ``text``."""
+        found = []
+        for folder, _, files in os.walk(self.home):
+            for file in files:
+                if file.endswith(".log") or folder.startswith(os.path.join(self.home, "logs")):
+                    path = os.path.join(folder, file)
+                    with open(path, errors="replace") as f:
+                        if text in f.read():
+                            found.append(path)
+        return found
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
         try:

@@ -2,13 +2,15 @@
 [--no-nonce-check] [--max-request-line BYTES]``
 
 Serves until interrupted. Prints one JSON line first (``{"url", "port", "ca_file", ...}``) so a
-parent process knows where it listens.
+parent process knows where it listens, then (on stderr) an ``export AIRFLOW_CONN_ICE_DEFAULT=...``
+line and an ``airflow connections add`` command that point Airflow at it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 import threading
@@ -55,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
                 "connection": json.loads(emulator.connection_uri()),
             }
         ),
+        flush=True,
+    )
+    print(
+        f"ICE emulator at {emulator.url}. Point Airflow at it either way:\n"
+        f"  {emulator.export_line()}\n"
+        f"  airflow {shlex.join(emulator.connections_add_args())}\n"
+        "(`airflow connections test ice_default` needs AIRFLOW__CORE__TEST_CONNECTION=Enabled.)",
+        file=sys.stderr,
         flush=True,
     )
     done = threading.Event()

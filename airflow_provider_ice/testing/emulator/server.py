@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -14,6 +15,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator.backend import IceBackend
 from airflow_provider_ice.testing.emulator.gateway import Gateway, GatewaySettings
 from airflow_provider_ice.testing.emulator.protocol import make_app
@@ -84,6 +86,27 @@ class _Endpoint:
                 "extra": self.connection_extras(**more),
             }
         )
+
+    def export_line(self, conn_id: str = DEFAULT_CONN_ID, **more: Any) -> str:
+        """A shell line that defines ``conn_id`` through its environment variable."""
+        return f"export AIRFLOW_CONN_{conn_id.upper()}={shlex.quote(self.connection_uri(**more))}"
+
+    def connections_add_args(self, conn_id: str = DEFAULT_CONN_ID, **more: Any) -> list[str]:
+        """``airflow connections add`` arguments (after ``airflow``) that store ``conn_id`` in the
+        metastore, as the UI or a platform team would."""
+        return [
+            "connections",
+            "add",
+            conn_id,
+            "--conn-type",
+            "alibaba_cloud_ice",
+            "--conn-login",
+            self.access_key_id,
+            "--conn-password",
+            self.access_key_secret,
+            "--conn-extra",
+            json.dumps(self.connection_extras(**more)),
+        ]
 
 
 class IceEmulator(_Endpoint):
