@@ -61,10 +61,14 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 # The sdist and wheel in dist/, checked by twine (the wheel's install is tested in tests/test_dist.py).
-dist: $(STAMP)
+# A small venv of its own (uv and twine, seconds): building needs none of the test environment.
+DIST_VENV := .venv-dist
+dist:
+	test -x $(DIST_VENV)/bin/python || $(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv twine
 	rm -rf dist
-	$(BIN)/uv build --quiet --out-dir dist
-	$(BIN)/twine check --strict dist/*
+	$(DIST_VENV)/bin/uv build --quiet --out-dir dist
+	$(DIST_VENV)/bin/twine check --strict dist/*
 
 clean:
-	rm -rf $(VENV) .nox .mypy_cache .pytest_cache .ruff_cache dist
+	rm -rf $(VENV) $(DIST_VENV) .nox .mypy_cache .pytest_cache .ruff_cache dist

@@ -1,10 +1,11 @@
-"""The provider's exceptions: one for rejected or failed API calls, one for bad configuration."""
+"""The provider's exceptions: one for rejected or failed API calls, one for bad configuration (with
+its argument-error subclass, which fails a task without retries)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 #: Our codes for failures that produced no usable ICE answer (see :mod:`.client.errors`).
 CONNECTION_ERROR = "ConnectionError"
@@ -135,8 +136,15 @@ class IceConfigurationError(AirflowException):
         self.detail = detail or message
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (_rebuild_configuration_error, (str(self), self.detail))
+        return (_rebuild_configuration_error, (type(self), str(self), self.detail))
 
 
-def _rebuild_configuration_error(message: str, detail: str) -> IceConfigurationError:
-    return IceConfigurationError(message, detail=detail)
+class IceArgumentError(IceConfigurationError, AirflowFailException):
+    """An argument of a task or hook call is invalid (a blank id, inputs that are not JSON, a
+    feature this Airflow lacks): it cannot change between tries, so the task fails at once, without
+    Airflow retries. Connection problems stay plain :class:`IceConfigurationError` and keep the
+    retries: an admin may fix the connection in between."""
+
+
+def _rebuild_configuration_error(cls: type[IceConfigurationError], message: str, detail: str) -> IceConfigurationError:
+    return cls(message, detail=detail)

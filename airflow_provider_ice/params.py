@@ -1,4 +1,5 @@
-"""Checks of call arguments, made before any API call: each failure names the parameter and the fix."""
+"""Checks of call arguments, made before any API call: each failure names the parameter and the fix,
+and is an :class:`~airflow_provider_ice.exceptions.IceArgumentError` (no Airflow retries)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from airflow_provider_ice.exceptions import IceConfigurationError
+from airflow_provider_ice.exceptions import IceArgumentError
 
 # Whitespace or control characters inside an id: a template that rendered two values, a stray newline.
 _BAD_ID_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -18,10 +19,10 @@ def require_id(name: str, value: Any) -> str:
     inside it (surrounding whitespace is trimmed)."""
     what = "the ICE TaskId (e.g. the StartAIWorkflow result)" if "task" in name else "the workflow template id"
     if not isinstance(value, str) or not value.strip():
-        raise IceConfigurationError(f"{name} is {value!r} (after rendering): give {what}.")
+        raise IceArgumentError(f"{name} is {value!r} (after rendering): give {what}.")
     text = value.strip()
     if _BAD_ID_CHARS.search(text):
-        raise IceConfigurationError(
+        raise IceArgumentError(
             f"{name} is {value!r}, which has whitespace or control characters inside it: give {what} alone."
         )
     return text
@@ -39,7 +40,7 @@ def encode_json_param(name: str, value: Any, *, any_string: bool = False) -> str
         try:
             json.loads(value)
         except ValueError as exc:
-            raise IceConfigurationError(
+            raise IceArgumentError(
                 f"{name} is a string that is not valid JSON ({exc}): pass a dict or list, or a JSON string."
             ) from None
         return value
@@ -47,9 +48,9 @@ def encode_json_param(name: str, value: Any, *, any_string: bool = False) -> str
         try:
             return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
-            raise IceConfigurationError(f"{name} must be JSON-serialisable: {exc}.") from None
+            raise IceArgumentError(f"{name} must be JSON-serialisable: {exc}.") from None
     what = "a string" if any_string else "a JSON string"
-    raise IceConfigurationError(f"{name} must be a dict, a list or {what}, got {type(value).__name__}.")
+    raise IceArgumentError(f"{name} must be a dict, a list or {what}, got {type(value).__name__}.")
 
 
 def require_positive(name: str, value: float | timedelta | None, *, allow_none: bool = False) -> None:
@@ -58,7 +59,7 @@ def require_positive(name: str, value: float | timedelta | None, *, allow_none: 
         return
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
-        raise IceConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
+        raise IceArgumentError(f"{name} must be a positive number of seconds, got {value!r}.")
 
 
 def start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str | None) -> dict[str, str]:
@@ -72,3 +73,29 @@ def start_query(workflow_id: str, inputs: Any, user_data: Any, dispatch_tag: str
         if value is not None:
             query[key] = value
     return query
+
+
+def check_literal_json(task_id: str, name: str, value: Any, *, any_string: bool = False) -> None:
+    """At DAG parse: fail now, naming the task, for a literal ``inputs``/``user_data`` that can never
+    be sent. Templated strings (``{{ ... }}``) and values from other tasks (XComArgs, anything with
+    ``resolve``) are rendered at run time and checked then."""
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        return
+
+    def lazy(obj: Any) -> Any:
+        if callable(getattr(obj, "resolve", None)):
+            return None  # an XComArg: its value is known at run time only
+        raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
+
+    try:
+        if isinstance(value, (dict, list)):
+            json.dumps(value, default=lazy)
+            return
+    except (TypeError, ValueError) as exc:
+        raise IceArgumentError(f"Task {task_id!r}: {name} must be JSON-serialisable: {exc}.") from None
+    if value is None or callable(getattr(value, "resolve", None)):
+        return
+    try:
+        encode_json_param(name, value, any_string=any_string)
+    except IceArgumentError as exc:
+        raise IceArgumentError(f"Task {task_id!r}: {exc}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import NamedTuple
 
-from airflow_provider_ice.exceptions import IceConfigurationError
+from airflow_provider_ice.exceptions import IceArgumentError
 
 
 class Feature(NamedTuple):
@@ -71,13 +71,13 @@ def supports(feature: Feature) -> bool:
 
 
 def require(feature: Feature) -> None:
-    """Raise :class:`IceConfigurationError` naming the Airflow version ``feature`` needs, if this one is older."""
+    """Raise :class:`IceArgumentError` naming the Airflow version ``feature`` needs, if this one is older."""
     if supports(feature):
         return
     if airflow_version() in feature.broken_on:
-        raise IceConfigurationError(f"{feature.name} does not work on Airflow {running_line()}. {feature.instead}")
+        raise IceArgumentError(f"{feature.name} does not work on Airflow {running_line()}. {feature.instead}")
     since = ".".join(map(str, feature.since))
-    raise IceConfigurationError(
+    raise IceArgumentError(
         f"{feature.name} needs Airflow >= {since}; this is Airflow {running_line()}. {feature.instead}"
     )
 

@@ -74,8 +74,8 @@ def decide(task_status: str, accept_partial_success: bool) -> Outcome:
     return Outcome.FAILURE
 
 
-def failed_nodes(node_results: Any) -> list[str]:
-    """Names of the nodes NodeResults reports as failed, whichever shape it has.
+def failed_nodes(node_results: Any) -> list[tuple[str, str | None]]:
+    """(name, error message or None) of each node NodeResults reports as failed, whichever shape it has.
 
     Accepts ``{"node": {"Status": "failed", ...}}`` and ``[{"NodeId"/"Name": ..., "Status": ...}]``.
     """
@@ -95,19 +95,37 @@ def failed_nodes(node_results: Any) -> list[str]:
         if isinstance(result, dict):
             status = result.get("Status") or result.get("status") or result.get("State") or result.get("state")
         if isinstance(status, str) and status.lower() in _NODE_FAILED:
-            failed.append(name)
+            failed.append((name, _node_error(result)))
     return failed
 
 
+#: Keys a node's error message may hide under (NodeResults' shape is not documented), compared
+#: case-insensitively, in this order.
+_NODE_ERROR_KEYS = ("errormessage", "errormsg", "message", "error", "reason", "errorcode", "code")
+NODE_ERROR_CHARS = 300
+
+
+def _node_error(result: Any) -> str | None:
+    if not isinstance(result, dict):
+        return None
+    by_key = {str(k).lower().replace("_", ""): v for k, v in result.items()}
+    value = next((by_key[k] for k in _NODE_ERROR_KEYS if by_key.get(k) not in (None, "")), None)
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text if len(text) <= NODE_ERROR_CHARS else text[: NODE_ERROR_CHARS - 1] + "…"
+
+
 def describe(task: IceWorkflowTask, outcome: Outcome) -> str:
-    """A one-line summary naming the task, its status and (on failure) its failed nodes."""
+    """A one-line summary naming the task, its status and (on failure) its failed nodes with their
+    error messages (each shortened to :data:`NODE_ERROR_CHARS` characters)."""
     text = f"ICE workflow task {task.task_id} ended with status {task.status!r}"
     if outcome is Outcome.SUCCESS:
         return text + "."
     if task.status == IceWorkflowTaskStatus.PARTIAL_SUCCEEDED:
         text += " (set accept_partial_success=True to accept it)"
-    nodes = failed_nodes(task.node_results)
-    return text + (f"; failed nodes: {', '.join(nodes)}." if nodes else "; NodeResults names no failed node.")
+    nodes = [f"{name} ({error})" if error else name for name, error in failed_nodes(task.node_results)]
+    return text + (f"; failed nodes: {'; '.join(nodes)}." if nodes else "; NodeResults names no failed node.")
 
 
 def terminal_event(task: IceWorkflowTask, accept_partial_success: bool) -> WaitEvent:

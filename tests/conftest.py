@@ -15,6 +15,8 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
 
 pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]
+# A user's project, run by test_user_project in a process (and an AIRFLOW_HOME) of its own.
+collect_ignore = ["user_project"]
 
 # The ECS RAM-role credential provider (wired in test_credentials) starts an apscheduler thread whose
 # atexit shutdown logs after pytest has closed its streams; its INFO lines are noise here.

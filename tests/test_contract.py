@@ -206,7 +206,7 @@ def test_credential_and_gateway_refusals_are_one_call(emulator, monkeypatch, mod
     monkeypatch.setattr(Utils, "get_timestamp", staticmethod(lambda: "2020-01-01T00:00:00Z"))
     err = failure(mode, "StartAIWorkflow")
     assert (err.code, err.status_code, err.retryable) == ("InvalidTimeStamp.Expired", 400, False)
-    assert str(err).endswith("check this machine's clock: requests are signed with the current time")
+    assert "check this machine's clock: requests are signed with the current time" in str(err)
     assert emulator.backend.calls("StartAIWorkflow") == 3
     assert len(emulator.backend.tasks) == 1  # "t" only: nothing was started
     # An STS token that is not the AccessKey's.

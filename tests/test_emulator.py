@@ -127,3 +127,25 @@ def test_the_workflow_record_is_as_documented(ice_emulator):
         status, body = raw_call(ice_emulator, "GetAIWorkflowTask", {"TaskId": task_id})
         workflow = body["WorkflowTask"]["Workflow"]
         assert (status, workflow["Status"], workflow["Type"]) == (200, "Published", workflow_type)
+
+
+def test_a_tls_dir_keeps_the_ca_across_restarts_and_reissues_an_expiring_certificate(tmp_path, monkeypatch):
+    from airflow_provider_ice.testing.emulator import tls
+
+    scenario = {"workflows": [{"workflow_id": "wf"}], "tasks": [{"workflow_id": "wf", "task_id": "given"}]}
+    cas = []
+    for _ in range(2):
+        with IceEmulatorProcess(tls_dir=str(tmp_path), scenario=scenario) as emulator:
+            assert emulator.ca_file == str(tmp_path / "ca.pem")
+            assert raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "given"})[0] == 200  # verified by the CA
+            cas.append((tmp_path / "ca.pem").read_bytes())
+    assert cas[0] == cas[1]  # a saved connection's verify stays valid
+    issued = (tmp_path / "server.pem").read_bytes()
+    tls.server_certificate(str(tmp_path))
+    assert (tmp_path / "server.pem").read_bytes() == issued  # still good: kept
+    monkeypatch.setattr(tls, "SERVER_CERT_DAYS", 0.5)
+    (tmp_path / "server.pem").unlink()
+    tls.server_certificate(str(tmp_path))  # a certificate with less than a day left ...
+    expiring = (tmp_path / "server.pem").read_bytes()
+    tls.server_certificate(str(tmp_path))  # ... is re-issued from the same CA on the next start
+    assert (tmp_path / "server.pem").read_bytes() != expiring and (tmp_path / "ca.pem").read_bytes() == cas[0]

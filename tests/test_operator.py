@@ -141,7 +141,8 @@ def test_a_start_that_may_have_run_fails_without_an_airflow_retry(emulator, monk
 
 
 def test_bad_inputs_fail_before_start(emulator):
-    operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="wf", inputs={"bad": {1, 2}})
+    operator = IceStartAIWorkflowOperator(task_id="s", workflow_id="wf", inputs="{{ 'rendered, but not JSON' }}")
+    operator.inputs = "rendered, but not JSON"  # as Airflow renders it
     with pytest.raises(IceConfigurationError, match="inputs"):
         operator.execute({})
     assert emulator.backend.calls() == 0

@@ -37,7 +37,19 @@ def test_decide(status, accept, outcome):
     ],
 )
 def test_failed_nodes(node_results, names):
-    assert failed_nodes(node_results) == names
+    assert [name for name, _ in failed_nodes(node_results)] == names
+
+
+def test_a_failed_nodes_error_message_is_in_the_failure_shortened():
+    nodes = {
+        "transcode": {"Status": "failed", "ErrorCode": "InvalidCodec", "ErrorMessage": "codec not supported"},
+        "asr": {"status": "Error", "error_message": "audio   track\nmissing"},
+        "mt": {"Status": "failed", "Message": "x" * 1000},
+        "tts": {"Status": "failed"},
+    }
+    message = describe(IceWorkflowTask(task_id="t", status="failed", node_results=nodes), Outcome.FAILURE)
+    assert "failed nodes: transcode (codec not supported); asr (audio track missing); mt (" in message
+    assert "x" * 299 + "…); tts." in message and "x" * 300 not in message
 
 
 def test_describe_names_task_status_and_nodes():

@@ -278,6 +278,21 @@ def unsure_start(error: IceApiError, query: dict[str, str]) -> IceApiError:
     )
 
 
+#: ICE answers that a connection's settings (or its RAM identity, or its account) caused.
+_CONNECTION_KINDS = frozenset({Kind.CREDENTIALS, Kind.PERMISSION, Kind.NOT_ACTIVATED, Kind.SUSPENDED, Kind.ENDPOINT})
+
+
+def in_connection(error: IceApiError, conn_id: str) -> IceApiError:
+    """An authentication, permission or account error names the connection to fix (the connection
+    Test gives the same hint without it: the UI tests a throwaway connection id)."""
+    if error.code == CREDENTIAL_ERROR or (
+        is_ice_answer(error) and classify(error.code, error.status_code) in _CONNECTION_KINDS
+    ):
+        where = f"in connection {conn_id!r}"
+        return reworded(error, error.message, hint=f"{error.hint}; {where}" if error.hint else where)
+    return error
+
+
 def refused_stop(error: IceApiError, task_id: str) -> IceApiError:
     """A failed StopAIWorkflowTask says plainly what became of the task."""
     if is_ice_answer(error) and not error.may_have_run:

@@ -179,20 +179,26 @@ class IceHook(BaseHook):
 
     # ---- calls: each action once, for both paths --------------------------------------------
 
-    def _call(self, action: str, query: dict[str, str], *, retries: bool = True) -> dict[str, Any]:
-        sdk = self._sdk_caller()
-        if not retries:
-            return sdk.call(action, query)
+    def _call(self, action: str, query: dict[str, str]) -> dict[str, Any]:
+        from airflow_provider_ice.client.errors import in_connection
         from airflow_provider_ice.client.retry import call_with_retries
 
-        return call_with_retries(action, self.get_connection_config().retry, lambda: sdk.call(action, query))
+        sdk = self._sdk_caller()
+        try:
+            return call_with_retries(action, self.get_connection_config().retry, lambda: sdk.call(action, query))
+        except IceApiError as exc:
+            raise in_connection(exc, self.ice_conn_id) from None
 
     async def _acall(self, action: str, query: dict[str, str]) -> dict[str, Any]:
+        from airflow_provider_ice.client.errors import in_connection
         from airflow_provider_ice.client.retry import acall_with_retries
 
         transport = await self._aget_transport()
         config = await self.aget_connection_config()
-        return await acall_with_retries(action, config.retry, lambda: transport.call(action, query))
+        try:
+            return await acall_with_retries(action, config.retry, lambda: transport.call(action, query))
+        except IceApiError as exc:
+            raise in_connection(exc, self.ice_conn_id) from None
 
     def get_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """GetAIWorkflowTask: the task's status, outputs and node results."""
@@ -254,7 +260,8 @@ class IceHook(BaseHook):
             # Without the connection id: the form's Test runs on a throwaway one.
             return False, exc.detail
         try:
-            self._call("GetAIWorkflowTask", {"TaskId": "airflow-connection-test"}, retries=False)
+            # One attempt, and no connection id in the verdict: the UI's Test runs on a throwaway one.
+            self._sdk_caller().call("GetAIWorkflowTask", {"TaskId": "airflow-connection-test"})
         except IceApiError as exc:
             return verdict(exc, config.credential_type)
         return True, OK

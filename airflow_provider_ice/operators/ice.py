@@ -10,7 +10,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
-from airflow_provider_ice.params import require_positive
+from airflow_provider_ice.params import check_literal_json, require_positive
 from airflow_provider_ice.versions import DURABLE, TRIGGER_ON_KILL, require, running_line, supports
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -28,8 +28,9 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     """Start a task from an ICE AI workflow template (StartAIWorkflow); wait for it by default.
 
     :param workflow_id: the workflow template id (templated).
-    :param inputs: the task's Inputs: a dict (rendered, then JSON-encoded) or a JSON string (templated).
-    :param user_data: UserData, same forms (templated).
+    :param inputs: the task's Inputs: a dict or list (rendered, then JSON-encoded), a JSON string
+        (templated), or an upstream task's output (XComArg). A literal that is not JSON fails at DAG parse.
+    :param user_data: UserData: any string (sent unchanged), or a dict or list (JSON-encoded); templated.
     :param dispatch_tag: DispatchTag (templated).
     :param wait_for_completion: wait until the task is terminal (default) or return its TaskId at once.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
@@ -61,8 +62,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         self,
         *,
         workflow_id: str,
-        inputs: dict[str, Any] | list[Any] | str | None = None,
-        user_data: dict[str, Any] | list[Any] | str | None = None,
+        inputs: Any = None,
+        user_data: Any = None,
         dispatch_tag: str | None = None,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -82,6 +83,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         if kwargs.get("durable"):
             require(DURABLE)
         super().__init__(**kwargs)
+        check_literal_json(self.task_id, "inputs", inputs)
+        check_literal_json(self.task_id, "user_data", user_data, any_string=True)
         self.workflow_id = workflow_id
         self.inputs = inputs
         self.user_data = user_data

@@ -7,7 +7,10 @@ it). Works on every Airflow line this package supports.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 
@@ -23,6 +26,32 @@ class DagRunResult:
     def xcoms_of(self, task_id: str) -> dict[str, Any]:
         """The XComs ``task_id`` pushed, by key."""
         return {key: value for (tid, key), value in self.xcom.items() if tid == task_id}
+
+
+@cache
+def _module(path: str) -> Any:
+    name = "ice_dag_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"not a Python file: {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def dag_from_file(path: str, dag_id: str | None = None) -> Any:
+    """The DAG defined in the Python file at ``path`` (the one named ``dag_id`` if it defines several);
+    each file is executed once per process."""
+    dags = {
+        v.dag_id: v
+        for v in vars(_module(os.path.abspath(path))).values()
+        if hasattr(v, "dag_id") and hasattr(v, "test")
+    }
+    if dag_id is not None:
+        return dags[dag_id]
+    if len(dags) != 1:
+        raise ValueError(f"{path} defines {sorted(dags)}: name the one to run with dag_id")
+    return next(iter(dags.values()))
 
 
 def run_dag(dag: Any, **conf: Any) -> DagRunResult:

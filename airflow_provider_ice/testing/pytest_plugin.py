@@ -1,8 +1,10 @@
 """Opt-in pytest plugin: ``pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]``.
 
-With no ``AIRFLOW_HOME`` set when it loads, the session gets a throwaway one (never ``~/airflow``;
-examples off): load it before anything imports Airflow (``pytest_plugins`` in your top conftest.py,
-with no Airflow import above it).
+Load it before anything imports Airflow (``pytest_plugins`` in your top conftest.py, with no Airflow
+import above it). With no ``AIRFLOW_HOME`` set, the session gets a throwaway one (never
+``~/airflow``; examples off). With no ``AIRFLOW__CORE__DAGS_FOLDER`` set, the DAGs folder is the
+``ice_dags_folder`` ini option (default ``dags``, relative to pytest's rootdir) when it exists:
+``dag.test()`` on Airflow 3 runs only DAGs found there.
 
 Fixtures:
 
@@ -34,9 +36,21 @@ import pytest
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator import IceEmulator
 
-if "AIRFLOW_HOME" not in os.environ and "airflow" not in sys.modules:
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ice-pytest-airflow-home-")
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("ice_dags_folder", "the DAGs folder for dag.test(), relative to the rootdir", default="dags")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "airflow" in sys.modules:  # configured already: changing the environment would not take effect
+        return
+    if "AIRFLOW_HOME" not in os.environ:
+        os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ice-pytest-airflow-home-")
+        os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    dags = os.path.join(str(config.rootpath), str(config.getini("ice_dags_folder")))
+    if "AIRFLOW__CORE__DAGS_FOLDER" not in os.environ and os.path.isdir(dags):
+        os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = dags
+
 
 FAST_RETRIES: dict[str, Any] = {"retry_base_delay": 0.01, "retry_max_delay": 0.05}
 

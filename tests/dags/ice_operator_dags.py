@@ -10,11 +10,11 @@ from airflow.providers.common.compat.sdk import DAG, task
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 
 
-def build(dag_id: str, **operator_kwargs: Any) -> DAG:
+def build(dag_id: str, workflow_id: str = "wf", **operator_kwargs: Any) -> DAG:
     with DAG(dag_id, schedule=None, params={"lang": "en"}) as dag:
         start = IceStartAIWorkflowOperator(
             task_id="start",
-            workflow_id="wf",
+            workflow_id=workflow_id,
             inputs={"lang": "{{ params.lang }}", "run": "{{ run_id }}"},
             user_data={"dag": "{{ dag.dag_id }}"},
             poll_interval=0.1,
@@ -41,3 +41,5 @@ ice_start_sync = build("ice_start_sync", deferrable=False)
 ice_start_deferrable = build("ice_start_deferrable", deferrable=True)
 ice_start_nowait = build("ice_start_nowait", wait_for_completion=False)
 ice_start_partial_ok = build("ice_start_partial_ok", deferrable=True, accept_partial_success=True)
+# A workflow id that renders with a space: an argument error, which no Airflow retry can fix.
+ice_start_bad_argument = build("ice_start_bad_argument", workflow_id="{{ 'two words' }}")

@@ -1,5 +1,5 @@
-"""``python -m airflow_provider_ice.testing.emulator [--port N] [--tls] [--scenario FILE] [--no-date-check]
-[--no-nonce-check] [--max-request-line BYTES]``
+"""``python -m airflow_provider_ice.testing.emulator [--port N] [--tls | --tls-dir DIR] [--scenario FILE]
+[--no-date-check] [--no-nonce-check] [--max-request-line BYTES]``
 
 Serves until interrupted. Prints one JSON line first (``{"url", "port", "ca_file", ...}``) so a
 parent process knows where it listens, then (on stderr) an ``export AIRFLOW_CONN_ICE_DEFAULT=...``
@@ -22,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m airflow_provider_ice.testing.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate made at start")
+    parser.add_argument("--tls", action="store_true", help="HTTPS with a certificate from a private CA made at start")
+    parser.add_argument(
+        "--tls-dir",
+        help="HTTPS (implies --tls) with the CA kept in this folder across restarts (ca.pem: the connection's verify)",
+    )
     parser.add_argument("--scenario", help="JSON file: workflows, tasks, faults and access_keys to load")
     parser.add_argument(
         "--no-date-check", action="store_true", help="accept any x-acs-date (for tests that freeze time)"
@@ -39,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     emulator = IceEmulator(
         host=args.host,
         port=args.port,
-        tls=args.tls,
+        tls=args.tls or bool(args.tls_dir),
+        tls_dir=args.tls_dir,
         access_keys=scenario.pop("access_keys", None),
         check_date=not args.no_date_check,
         check_nonce=not args.no_nonce_check,

@@ -19,7 +19,7 @@ from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator.backend import IceBackend
 from airflow_provider_ice.testing.emulator.gateway import Gateway, GatewaySettings
 from airflow_provider_ice.testing.emulator.protocol import make_app
-from airflow_provider_ice.testing.emulator.tls import make_self_signed, server_context
+from airflow_provider_ice.testing.emulator.tls import server_certificate, server_context
 
 DEFAULT_ACCESS_KEY_ID = "LTAIemulatorKeyId"
 DEFAULT_ACCESS_KEY_SECRET = "emulator-secret-do-not-use"
@@ -119,6 +119,9 @@ class IceEmulator(_Endpoint):
         defaults to one pair, :data:`DEFAULT_ACCESS_KEY_ID` / :data:`DEFAULT_ACCESS_KEY_SECRET`.
     :param tls_hostnames: more names for the TLS certificate (it always names localhost and
         127.0.0.1), to reach the emulator under another name, e.g. through a proxy.
+    :param tls_dir: where to keep the TLS CA (``ca.pem``, what a connection's ``verify`` names) and
+        the server certificate it signs: the CA is made once and kept across restarts, the server
+        certificate re-issued when it expires. None: a new CA in a temporary folder per start.
     :param check_date: refuse requests signed more than 15 minutes from this machine's clock
         (``InvalidTimeStamp.Expired``), as ICE's gateway does; switch off for tests that freeze time.
     :param check_nonce: refuse a signature nonce seen in the last 15 minutes (``SignatureNonceUsed``).
@@ -135,13 +138,14 @@ class IceEmulator(_Endpoint):
         access_keys: dict[str, Any] | None = None,
         backend: IceBackend | None = None,
         tls_hostnames: tuple[str, ...] = (),
+        tls_dir: str | None = None,
         check_date: bool = True,
         check_nonce: bool = True,
         max_request_line: int = GatewaySettings.max_request_line,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
         self.gateway_settings = GatewaySettings(check_date, check_nonce, max_request_line)
-        self.tls_hostnames = tls_hostnames
+        self.tls_hostnames, self.tls_dir = tls_hostnames, tls_dir
         self.backend = backend or IceBackend()
         self.access_keys: dict[str, Any] = access_keys or {DEFAULT_ACCESS_KEY_ID: DEFAULT_ACCESS_KEY_SECRET}
         self.access_key_id = next(iter(self.access_keys))
@@ -156,9 +160,12 @@ class IceEmulator(_Endpoint):
     def start(self) -> IceEmulator:
         ssl_context = None
         if self.tls:
-            self._tmp = tempfile.TemporaryDirectory(prefix="ice-emulator-")
-            cert, key = make_self_signed(self._tmp.name, self.tls_hostnames)
-            self.ca_file, ssl_context = cert, server_context(cert, key)
+            directory = self.tls_dir
+            if directory is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="ice-emulator-")
+                directory = self._tmp.name
+            self.ca_file, cert, key = server_certificate(directory, self.tls_hostnames)
+            ssl_context = server_context(cert, key)
         ready = threading.Event()
         errors: list[BaseException] = []
 
@@ -201,8 +208,8 @@ class IceEmulatorProcess(_Endpoint):
     """The emulator in its own process (``python -m airflow_provider_ice.testing.emulator``).
 
     Script it over its control routes: :meth:`add_workflow`, :meth:`update_workflow`, :meth:`add_task`,
-    :meth:`inject`, :meth:`calls`. ``check_date``, ``check_nonce`` and ``max_request_line`` are
-    :class:`IceEmulator`'s.
+    :meth:`inject`, :meth:`calls`. ``tls_dir``, ``check_date``, ``check_nonce`` and
+    ``max_request_line`` are :class:`IceEmulator`'s.
     """
 
     def __init__(
@@ -212,11 +219,12 @@ class IceEmulatorProcess(_Endpoint):
         tls: bool = False,
         scenario: dict[str, Any] | None = None,
         python: str = sys.executable,
+        tls_dir: str | None = None,
         check_date: bool = True,
         check_nonce: bool = True,
         max_request_line: int = GatewaySettings.max_request_line,
     ) -> None:
-        self.host, self.port, self.tls = "127.0.0.1", port, tls
+        self.host, self.port, self.tls, self.tls_dir = "127.0.0.1", port, tls or bool(tls_dir), tls_dir
         self.gateway_settings = GatewaySettings(check_date, check_nonce, max_request_line)
         self.access_key_id, self.access_key_secret = DEFAULT_ACCESS_KEY_ID, DEFAULT_ACCESS_KEY_SECRET
         self.ca_file = None
@@ -229,7 +237,7 @@ class IceEmulatorProcess(_Endpoint):
         cmd = [self._python, "-m", "airflow_provider_ice.testing.emulator", "--port", str(self.port)]
         cmd += ["--max-request-line", str(self.gateway_settings.max_request_line)]
         if self.tls:
-            cmd.append("--tls")
+            cmd += ["--tls-dir", self.tls_dir] if self.tls_dir else ["--tls"]
         if not self.gateway_settings.check_date:
             cmd.append("--no-date-check")
         if not self.gateway_settings.check_nonce:

@@ -1,0 +1,44 @@
+"""A user's project, as the docs show it (tests/user_project: a DAG, its tests, a conftest.py that
+loads the plugin): its tests pass with only the shipped plugin's fixtures, in a fresh AIRFLOW_HOME,
+with no AIRFLOW_* variable of ours and a connection stored in the metastore."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PROJECT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "user_project")
+
+
+def test_a_users_dag_tests_pass_with_the_plugin_alone(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env["PYTHONPATH"] = ""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "-W",
+            "ignore::DeprecationWarning",
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "2 passed" in run.stdout
