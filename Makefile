@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.8'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group test --group lint
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -51,7 +51,7 @@ e2e-distributed: $(STAMP)
 
 # The performance benchmarks (not part of `make test`, which runs a smoke pass of each).
 bench: $(STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test,bench]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group test --group bench
 	$(BIN)/python benchmarks/triggerer_density.py
 	$(BIN)/python benchmarks/import_cost.py
 	$(BIN)/python benchmarks/api_calls.py

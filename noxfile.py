@@ -1,6 +1,6 @@
 """The version matrix (`make test-matrix`): the suite and the demo on every Airflow line we admit.
 
-One nox session per line, each in its own uv-built virtualenv with the package, its test extras and
+One nox session per line, each in its own uv-built virtualenv with the package, its test group and
 ``constraints/airflow-<line>.txt`` (the Airflow release plus the few pins that line needs: Airflow's
 published constraint files are not reachable from CI). ``report`` then writes ``build/matrix.md``:
 per line, the tests passed, skipped (with the reasons) and failed, and the demo's result.
@@ -38,7 +38,9 @@ def tests(session: nox.Session, airflow: str) -> None:
     for stale in (f"{airflow}.xml", f"{airflow}.version", f"{airflow}.demo"):
         (results / stale).unlink(missing_ok=True)
     # Releases after this date are not considered: a fresh clone resolves what the matrix last passed with.
-    session.install("-e", ".[test]", "-c", f"constraints/airflow-{airflow}.txt", env={"UV_EXCLUDE_NEWER": RESOLVED_ON})
+    session.install(
+        "-e", ".", "--group", "test", "-c", f"constraints/airflow-{airflow}.txt", env={"UV_EXCLUDE_NEWER": RESOLVED_ON}
+    )
     version = session.run("python", "-c", "import airflow; print(airflow.__version__)", silent=True)
     (results / f"{airflow}.version").write_text(str(version).strip().splitlines()[-1])
     started = time.monotonic()

@@ -6,14 +6,14 @@ Test runs on a throwaway one), and end with what to check for the common mistake
 
 from __future__ import annotations
 
-from airflow_provider_ice.client.codes import Kind
+from airflow_provider_ice.client.codes import Kind, classify
 from airflow_provider_ice.exceptions import (
-    CERTIFICATE_ERROR,
-    CREDENTIAL_ERROR,
-    INVALID_RESPONSE,
-    OUR_CODES,
-    REDIRECT,
+    NO_CREDENTIALS,
+    REDIRECTED,
+    UNREADABLE_ANSWER,
+    UNTRUSTED_CERTIFICATE,
     IceApiError,
+    IceServiceError,
 )
 
 OK = "credentials/endpoint OK"
@@ -46,22 +46,18 @@ def verdict(exc: IceApiError, credential_type: str) -> tuple[bool, str]:
     """test_connection's verdict on a failed call. Any answer from ICE past authentication and
     permissions (such as "no such task") proves credentials and endpoint; a denial, an account that
     is not activated or suspended, a proxy's, gateway's or redirect's answer does not."""
-    from airflow_provider_ice.client.codes import classify
-    from airflow_provider_ice.client.errors import is_ice_answer
-
-    if exc.code in OUR_CODES:
-        message = exc.message.split(": ", 1)[-1]  # without the "<Action>: " prefix
-        if exc.code == CREDENTIAL_ERROR:
-            return False, f"credentials failed: {message} — {CREDENTIAL_HINTS.get(credential_type, '')}".rstrip(" —")
-        if exc.code == CERTIFICATE_ERROR:
-            return False, f"untrusted: {message}"
-        if exc.code in (REDIRECT, INVALID_RESPONSE):
-            return False, f"not ICE: {message}"
-        return False, message if message.startswith("unreachable") else f"unreachable: {message}"
-    if not is_ice_answer(exc):
-        return False, f"unreachable: {exc}"
-    kind = classify(exc.code, exc.status_code)
-    if kind is Kind.PERMANENT:
-        return True, OK
-    hint = exc.hint or (_THROTTLED_HINT if kind is Kind.THROTTLED else None)
-    return False, f"{_LABELS.get(kind, 'rejected')}: {exc.code}: {exc.message}" + (f" — {hint}" if hint else "")
+    if isinstance(exc, IceServiceError):
+        kind = classify(exc.code, exc.http_status)
+        if kind is Kind.PERMANENT:
+            return True, OK
+        hint = exc.hint or (_THROTTLED_HINT if kind is Kind.THROTTLED else None)
+        return False, f"{_LABELS.get(kind, 'rejected')}: {exc.code}: {exc.message}" + (f" — {hint}" if hint else "")
+    message = exc.message.split(": ", 1)[-1]  # without the "<Action>: " prefix
+    if exc.code == NO_CREDENTIALS:
+        return False, f"credentials failed: {message} — {CREDENTIAL_HINTS.get(credential_type, '')}".rstrip(" —")
+    message += f" — {exc.hint}" if exc.hint else ""
+    if exc.code == UNTRUSTED_CERTIFICATE:
+        return False, f"untrusted: {message}"
+    if exc.code in (REDIRECTED, UNREADABLE_ANSWER):
+        return False, f"not ICE: {message}"
+    return False, message if message.startswith("unreachable") else f"unreachable: {message}"

@@ -1,5 +1,13 @@
-"""The provider's exceptions: one for rejected or failed API calls, one for bad configuration (with
-its argument-error subclass, which fails a task without retries)."""
+"""The provider's exceptions.
+
+- :class:`IceError`: the base of them all (an ``AirflowException``).
+- :class:`IceApiError`: a call to ICE failed (after any retries); one of
+  - :class:`IceServiceError`: ICE, or its gateway, answered with an error code;
+  - :class:`IceTransportError`: no usable answer (the network, a proxy, a page that is not ICE's).
+- :class:`IceConfigurationError`: a connection field is missing or invalid (Airflow retries: an
+  admin may fix it in between); its subclass :class:`IceArgumentError` is a bad task argument,
+  which fails the task without retries.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +15,32 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
-#: Our codes for failures that produced no usable ICE answer (see :mod:`.client.errors`).
-CONNECTION_ERROR = "ConnectionError"
-TIMEOUT = "Timeout"
-INVALID_RESPONSE = "InvalidResponse"
-CERTIFICATE_ERROR = "CertificateError"
-PROXY_ERROR = "ProxyError"
-REDIRECT = "Redirect"
-CREDENTIAL_ERROR = "CredentialError"
+#: Codes of failures without an ICE error answer (:class:`IceTransportError`).
+CONNECTION_FAILED = "ConnectionFailed"
+CONNECT_TIMEOUT = "ConnectTimeout"
+READ_TIMEOUT = "ReadTimeout"
+CONNECTION_LOST = "ConnectionLost"
+UNREADABLE_ANSWER = "UnreadableAnswer"
+UNTRUSTED_CERTIFICATE = "UntrustedCertificate"
+TLS_FAILED = "TlsHandshakeFailed"
+PROXY_REFUSED = "ProxyRefused"
+REDIRECTED = "Redirected"
+NO_CREDENTIALS = "NoCredentials"
 REQUEST_TOO_LONG = "RequestLineTooLong"
-#: Every code of ours: an error with one of these is not an answer from ICE.
-OUR_CODES = frozenset(
-    {
-        CONNECTION_ERROR,
-        TIMEOUT,
-        INVALID_RESPONSE,
-        CERTIFICATE_ERROR,
-        PROXY_ERROR,
-        REDIRECT,
-        CREDENTIAL_ERROR,
-        REQUEST_TOO_LONG,
-    }
-)
 
 
-class IceApiError(AirflowException):
-    """An ICE API call failed (after any retries).
+class IceError(AirflowException):
+    """Base of every exception this provider raises."""
 
-    :param code: the Alibaba Cloud error code (``Throttling.User``, ``InvalidParameter``…) or one of
-        ours for failures without a response: ``ConnectionError``, ``Timeout``, ``InvalidResponse``.
-    :param message: the service's message.
-    :param status_code: the HTTP status, None when no response arrived.
-    :param request_id: the service's RequestId, for support tickets.
+
+class IceApiError(IceError):
+    """A call to ICE failed (after any retries).
+
+    :param code: ICE's error code (``Throttling.User``, ``InvalidParameter`` …), or for failures
+        without an ICE answer one of this module's codes (``ConnectionFailed``, ``ReadTimeout`` …).
+    :param message: what went wrong.
+    :param http_status: the HTTP status of the answer; None when none arrived.
+    :param request_id: ICE's RequestId, for support tickets.
     :param retryable: whether the failure is transient (retrying later may succeed).
     :param retry_after: seconds the service asked us to wait (``x-acs-retry-after``), if it did.
     :param may_have_run: whether ICE may have acted on the request (it was sent and no answer proved
@@ -53,7 +55,7 @@ class IceApiError(AirflowException):
         code: str,
         message: str,
         *,
-        status_code: int | None = None,
+        http_status: int | None = None,
         request_id: str | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
@@ -63,8 +65,7 @@ class IceApiError(AirflowException):
     ) -> None:
         self.code = code
         self.message = message
-        # AirflowException types status_code as HTTPStatus (for the API server); ours is the ICE answer's.
-        self.status_code = status_code  # type: ignore[assignment]
+        self.http_status = http_status
         self.request_id = request_id
         self.retryable = retryable
         self.retry_after = retry_after
@@ -73,58 +74,46 @@ class IceApiError(AirflowException):
         self.access_denied = access_denied
         super().__init__(str(self))
 
+    def fields(self) -> dict[str, Any]:
+        """Every keyword field, to rebuild this error (with changes: ``type(e)(e.code, m, **e.fields())``)."""
+        return {
+            "http_status": self.http_status,
+            "request_id": self.request_id,
+            "retryable": self.retryable,
+            "retry_after": self.retry_after,
+            "may_have_run": self.may_have_run,
+            "hint": self.hint,
+            "access_denied": self.access_denied,
+        }
+
     def __str__(self) -> str:
-        parts = [f"{self.code}: {self.message}"]
-        if self.status_code is not None:
-            parts.append(f"HTTP {self.status_code}")
+        parts = [f"HTTP {self.http_status}"] if self.http_status is not None else []
         if self.request_id:
             parts.append(f"RequestId {self.request_id}")
-        text = parts[0] + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+        text = f"{self.code}: {self.message}" + (f" ({', '.join(parts)})" if parts else "")
         return f"{text} — {self.hint}" if self.hint else text
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Keyword-only fields must survive pickling (Airflow ships exceptions between processes).
-        return (
-            _rebuild,
-            (
-                self.code,
-                self.message,
-                self.status_code,
-                self.request_id,
-                self.retryable,
-                self.retry_after,
-                self.may_have_run,
-                self.hint,
-                self.access_denied,
-            ),
-        )
+        return (_rebuild_api_error, (type(self), self.code, self.message, self.fields()))
 
 
-def _rebuild(
-    code: str,
-    message: str,
-    status_code: int | None,
-    request_id: str | None,
-    retryable: bool,
-    retry_after: float | None,
-    may_have_run: bool = False,
-    hint: str | None = None,
-    access_denied: dict[str, Any] | None = None,
-) -> IceApiError:
-    return IceApiError(
-        code,
-        message,
-        status_code=status_code,
-        request_id=request_id,
-        retryable=retryable,
-        retry_after=retry_after,
-        may_have_run=may_have_run,
-        hint=hint,
-        access_denied=access_denied,
-    )
+class IceServiceError(IceApiError):
+    """ICE, or the OpenAPI gateway in front of it, answered with an error code (see the contract
+    table, :mod:`airflow_provider_ice.client.codes`)."""
 
 
-class IceConfigurationError(AirflowException):
+class IceTransportError(IceApiError):
+    """No usable answer from ICE: the connection failed or timed out, a proxy refused, or what came
+    back was not ICE's (an HTML page, a redirect). ``may_have_run`` says whether the request may
+    have reached ICE."""
+
+
+def _rebuild_api_error(cls: type[IceApiError], code: str, message: str, fields: dict[str, Any]) -> IceApiError:
+    return cls(code, message, **fields)
+
+
+class IceConfigurationError(IceError):
     """A connection field or operator argument is missing or invalid; the message says which and how to fix it.
 
     :param detail: the message without the connection id (what the connection form's Test shows,
@@ -141,9 +130,9 @@ class IceConfigurationError(AirflowException):
 
 class IceArgumentError(IceConfigurationError, AirflowFailException):
     """An argument of a task or hook call is invalid (a blank id, inputs that are not JSON, a
-    feature this Airflow lacks): it cannot change between tries, so the task fails at once, without
-    Airflow retries. Connection problems stay plain :class:`IceConfigurationError` and keep the
-    retries: an admin may fix the connection in between."""
+    reschedule mode this Airflow breaks): it cannot change between tries, so the task fails at once,
+    without Airflow retries. Connection problems stay plain :class:`IceConfigurationError` and keep
+    the retries: an admin may fix the connection in between."""
 
 
 def _rebuild_configuration_error(cls: type[IceConfigurationError], message: str, detail: str) -> IceConfigurationError:

@@ -7,10 +7,15 @@ from typing import Any
 from airflow_provider_ice.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
 
-def _version() -> str:
-    from airflow_provider_ice import __version__
+def package_version() -> str:
+    """The installed package's version: it lives in one place, pyproject.toml, and reaches the code
+    through the package metadata."""
+    from importlib import metadata
 
-    return __version__
+    try:
+        return metadata.version("airflow-provider-ice")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -18,7 +23,7 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-ice",
         "name": "Alibaba Cloud ICE",
         "description": "Alibaba Cloud Intelligent Media Services (ICE) AI workflows.",
-        "versions": [_version()],
+        "versions": [package_version()],
         "integrations": [
             {
                 "integration-name": "Alibaba Cloud ICE",

@@ -82,7 +82,7 @@ def _walk(value: Any, depth: int) -> Iterator[OssObject]:
 
 
 class IceLineageMixin:
-    """Lineage for an operator that ends on an ICE task (:class:`~.waiting.IceWaitMixin` uses it)."""
+    """Lineage for an operator that ends on an ICE task (:class:`~.operators.wait_mixin.IceWaitMixin` uses it)."""
 
     _lineage_task: IceWorkflowTask | None = None
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from airflow_provider_ice.exceptions import INVALID_RESPONSE, IceApiError
+from airflow_provider_ice.exceptions import UNREADABLE_ANSWER, IceTransportError
 
 
 class IceWorkflowTaskStatus(StrEnum):
@@ -120,7 +120,7 @@ def task_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
     """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths."""
     task = body.get("WorkflowTask")
     if not isinstance(task, dict) or not task:
-        raise IceApiError(INVALID_RESPONSE, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
+        raise IceTransportError(UNREADABLE_ANSWER, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
     return IceWorkflowTask.from_api(task)
 
 
@@ -129,5 +129,5 @@ def task_id_from_answer(body: dict[str, Any]) -> str:
     task_id = body.get("TaskId")
     if not task_id:
         # ICE answered success: a task may exist, so nobody may send the start again.
-        raise IceApiError(INVALID_RESPONSE, "StartAIWorkflow returned no TaskId", may_have_run=True)
+        raise IceTransportError(UNREADABLE_ANSWER, "StartAIWorkflow returned no TaskId", may_have_run=True)
     return str(task_id)

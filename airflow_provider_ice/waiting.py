@@ -1,25 +1,18 @@
-"""Waiting on an ICE task, written once for the sensor, the trigger and the start operator: what a
-status means (:func:`decide`), the trigger's event, the XCom contract, how often to poll, how an
-outage is told, and the mixin of the sensor and operator (check, deferral, resumption, verdict).
+"""Waiting on an ICE task, as pure rules written once for the sensor, the trigger and the start
+operator: what a status means (:func:`decide`), the trigger's event, the XCom contract, how often to
+poll, how an outage is told, and :class:`Wait`, the step every poll goes through. No operator,
+sensor or trigger is imported here.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from enum import StrEnum
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, TypedDict
-
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
+from typing import Any, TypedDict
 
 from airflow_provider_ice.exceptions import IceApiError
-from airflow_provider_ice.lineage import IceLineageMixin
 from airflow_provider_ice.models import IceWorkflowTask, IceWorkflowTaskStatus
-from airflow_provider_ice.versions import xcom_accepts_none
-
-if TYPE_CHECKING:
-    from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.version_compat import xcom_accepts_none
 
 # ---- status -> outcome, and the trigger's event ----------------------------------------------
 
@@ -167,14 +160,6 @@ def task_result_xcoms(task: IceWorkflowTask) -> dict[str, Any]:
     return xcoms if xcom_accepts_none() else {key: value for key, value in xcoms.items() if value is not None}
 
 
-def push_task_results(context: Any, task: IceWorkflowTask, *, include_return_value: bool) -> None:
-    """Push ``node_results`` and ``status`` (and ``return_value`` when the caller will not return it)."""
-    ti = context["ti"]
-    for key, value in task_result_xcoms(task).items():
-        if key != XCOM_RETURN_VALUE or include_return_value:
-            ti.xcom_push(key=key, value=value)
-
-
 # ---- polling (ICE tasks run for minutes to hours: a ten-minute cap keeps long waits cheap) -----
 
 DEFAULT_POLL_INTERVAL, DEFAULT_MAX_POLL_INTERVAL, DEFAULT_UNREACHABLE_TIMEOUT = 30.0, 600.0, 3600.0
@@ -300,129 +285,3 @@ def log_stop(log: Any, workflow_task_id: str, error: Exception | None) -> None:
         log.info("ICE stopped workflow task %s (StopAIWorkflowTask).", workflow_task_id)
     else:
         log.warning("ICE workflow task %s was not stopped: %s", workflow_task_id, error)
-
-
-# ---- the mixin of the sensor and the start operator ------------------------------------------
-
-#: Named, not imported: importing the trigger module (airflow.triggers.base) costs ~10 ms at DAG parse.
-TRIGGER_CLASSPATH = "airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger"
-#: Airflow's own deferral timeout waits this long past the trigger's deadline: only a backstop.
-DEFERRAL_GRACE = timedelta(minutes=5)
-
-
-def make_trigger(**kwargs: Any) -> Any:
-    """An :class:`~airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger`, imported on first use."""
-    from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
-
-    return IceWorkflowTaskTrigger(**kwargs)
-
-
-def deferral_timeout(timeout: float | None) -> timedelta | None:
-    """Airflow's own deferral timeout: the trigger's deadline plus :data:`DEFERRAL_GRACE`, as a backstop."""
-    return None if timeout is None else timedelta(seconds=timeout) + DEFERRAL_GRACE
-
-
-class IceWaitMixin(IceLineageMixin):
-    """Shared by :class:`IceWorkflowTaskSensor` and :class:`IceStartAIWorkflowOperator`."""
-
-    ice_conn_id: str
-    region_id: str | None
-    accept_partial_success: bool
-    max_poll_interval: float | None
-    unreachable_timeout: float | None
-    do_xcom_push: bool
-    log: Any
-
-    @cached_property
-    def hook(self) -> IceHook:
-        from airflow_provider_ice.hooks.ice import IceHook
-
-        return IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
-
-    def wait_trigger_kwargs(
-        self, workflow_task_id: str, poll_interval: float, timeout: float | None, **extra: Any
-    ) -> dict[str, Any]:
-        """The trigger's kwargs for waiting on ``workflow_task_id`` with this operator's settings (JSON-safe)."""
-        return {
-            "workflow_task_id": workflow_task_id,
-            "ice_conn_id": self.ice_conn_id,
-            "region_id": self.region_id,
-            "poll_interval": float(poll_interval),
-            "max_poll_interval": self.max_poll_interval,
-            "timeout": None if timeout is None else float(timeout),
-            "accept_partial_success": self.accept_partial_success,
-            "unreachable_timeout": self.unreachable_timeout,
-            **extra,
-        }
-
-    def new_wait(self, workflow_task_id: str, poll_interval: float, timeout: float | None) -> Wait:
-        """A :class:`Wait` on ``workflow_task_id`` with this operator's settings, starting now."""
-        now = time.time()
-        return Wait(
-            workflow_task_id,
-            accept_partial_success=self.accept_partial_success,
-            poll_interval=float(poll_interval),
-            max_poll_interval=self.max_poll_interval,
-            unreachable_timeout=self.unreachable_timeout,
-            started_at=now,
-            deadline=None if timeout is None else now + float(timeout),
-        )
-
-    def poll(self, workflow_task_id: str) -> IceWorkflowTask | Exception:
-        """One poll through the sync hook: the task, or the error of a poll that failed after retries."""
-        from airflow_provider_ice.exceptions import IceConfigurationError
-
-        try:
-            return self.hook.get_workflow_task(workflow_task_id)
-        except (IceApiError, IceConfigurationError) as exc:
-            return exc
-
-    def first_check(self, workflow_task_id: str) -> IceWorkflowTask | None:
-        """The check before deferring; None when ICE cannot be reached now (the trigger polls on)."""
-        try:
-            return self.hook.get_workflow_task(workflow_task_id)
-        except IceApiError as exc:
-            if not exc.retryable:
-                raise
-            self.log.warning("ICE workflow task %s: check failed after retries (%s); deferring", workflow_task_id, exc)
-            return None
-
-    def finish(self, context: Any, task: IceWorkflowTask) -> Any:
-        """Write the XCom contract for a terminal task, then return its Outputs or raise.
-
-        A failure raises :class:`AirflowFailException`: the remote task will not change, so Airflow
-        retries would only repeat the verdict.
-        """
-        self.record_lineage(task, self.hook)
-        outcome = decide(task.status, self.accept_partial_success)
-        message = describe(task, outcome)
-        succeeded = outcome is Outcome.SUCCESS
-        if self.do_xcom_push:
-            # On success the caller returns Outputs and Airflow pushes return_value itself.
-            push_task_results(context, task, include_return_value=not succeeded)
-        if not succeeded:
-            raise AirflowFailException(message)
-        self.log.info("%s", message)
-        return task.outputs
-
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger: validate its event, fetch the final record, decide."""
-        if not isinstance(event, dict) or event.get("status") not in set(Outcome) or not event.get("workflow_task_id"):
-            raise AirflowException(f"Unexpected event from IceWorkflowTaskTrigger: {event!r}")
-        status = Outcome(event["status"])
-        if status is Outcome.TIMEOUT:
-            raise AirflowSensorTimeout(event.get("message") or "Timed out waiting for the ICE workflow task.")
-        if status is Outcome.ERROR:
-            raise IceApiError(
-                event.get("error_code") or "TriggerError",
-                event.get("message") or "the trigger failed",
-                retryable=bool(event.get("retryable")),
-            )
-        # The event stays small; Outputs and NodeResults (any size) come from one more call here.
-        task = self.hook.get_workflow_task(event["workflow_task_id"])
-        if not task.is_terminal:
-            raise AirflowException(
-                f"The trigger reported {event.get('task_status')!r} but ICE now says {task.status!r} "
-                f"for task {task.task_id}."
-            )
-        return self.finish(context, task)

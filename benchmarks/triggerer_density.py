@@ -77,16 +77,17 @@ async def raw_aiohttp_poll(hook: Any) -> tuple[Any, Any]:
     """A poll with no provider code: one pre-signed GetAIWorkflowTask replayed through a bare aiohttp
     session (keep-alive, same TLS trust) and its body read."""
     import aiohttp
+    from alibabacloud_credentials.models import CredentialModel
 
     from airflow_provider_ice.client.network import ssl_context
-    from airflow_provider_ice.client.transport import sign_request
+    from airflow_provider_ice.client.request import build_request
 
     config = hook.get_connection_config()
-    path, headers = sign_request(
-        config.endpoint, "GetAIWorkflowTask", {"TaskId": "cpu"}, config.access_key_id, config.access_key_secret
-    )
+    credential = CredentialModel(access_key_id=config.access_key_id, access_key_secret=config.access_key_secret)
+    signed = build_request(config.protocol, config.endpoint, "GetAIWorkflowTask", {"TaskId": "cpu"}, credential)
+    headers = signed.headers
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_context(config.verify)))
-    url = f"https://{config.endpoint}{path}"
+    url = signed.url
 
     async def poll() -> bytes:
         async with session.post(url, headers=headers) as response:
@@ -98,7 +99,8 @@ async def raw_aiohttp_poll(hook: Any) -> tuple[Any, Any]:
 async def density(args: argparse.Namespace, emulator: Any, cold: bool = False) -> dict[str, Any]:
     """Run N triggers to their end. ``cold``: no warm-up, process caches emptied, triggers built in
     the measured loop (``c-*`` tasks); the lag is also reported for the start-up window alone."""
-    from airflow_provider_ice.client import credentials, network, transport
+    from airflow_provider_ice.client import async_sender as transport
+    from airflow_provider_ice.client import credentials, network
     from airflow_provider_ice.triggers.ice import FIRST_POLL_SPREAD, IceWorkflowTaskTrigger
 
     loop = asyncio.get_running_loop()

@@ -52,3 +52,21 @@ def test_the_built_wheel_installs_clean_and_works(tmp_path):
         "print(p.__version__)\n"
     )
     assert run(python, "-c", code, env=env, cwd=work).strip().splitlines()[-1] == "0.1.0"
+
+
+def test_the_published_metadata_has_no_development_extra(tmp_path):
+    """Test, lint, docs and bench tools are PEP 735 dependency groups: not in the wheel's metadata."""
+    import zipfile
+
+    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or "uv"
+    run(uv, "build", "--quiet", "--wheel", "--out-dir", str(tmp_path), cwd=ROOT)
+    (wheel,) = tmp_path.glob("airflow_provider_ice-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(name).decode()
+    extras = sorted(
+        line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Provides-Extra:")
+    )
+    assert extras == ["openlineage"]
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert not [r for r in requires if "pytest" in r or "playwright" in r or "ruff" in r], requires

@@ -9,16 +9,19 @@ import urllib.error
 import urllib.request
 
 import pytest
+from alibabacloud_credentials.models import CredentialModel
 
-from airflow_provider_ice.client.transport import sign_request
+from airflow_provider_ice.client.request import build_request
 from airflow_provider_ice.testing.emulator import IceBackend, IceEmulatorProcess
 from airflow_provider_ice.testing.emulator.protocol import answer
 
 
 def raw_call(emulator, action, query, *, secret=None, tamper=None):
-    path, headers = sign_request(
-        emulator.endpoint, action, query, emulator.access_key_id, secret or emulator.access_key_secret
+    credential = CredentialModel(
+        access_key_id=emulator.access_key_id, access_key_secret=secret or emulator.access_key_secret
     )
+    signed = build_request("https" if emulator.tls else "http", emulator.endpoint, action, query, credential)
+    path, headers = signed.target, signed.headers
     if tamper:
         path, headers = tamper(path, headers)
     request = urllib.request.Request(emulator.url + path, data=b"", method="POST", headers=headers)

@@ -34,7 +34,7 @@ def test_start_is_sent_once_after_a_read_timeout(emulator, monkeypatch, mode):
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "start_ai_workflow", "wf", user_data={"ref": "order-17"})
     err = excinfo.value
-    assert (err.code, err.retryable, err.may_have_run) == ("Timeout", False, True)
+    assert (err.code, err.retryable, err.may_have_run) == ("ReadTimeout", False, True)
     assert "may have created a task from workflow wf" in str(err)
     assert 'UserData {"ref":"order-17"}' in str(err)
     assert emulator.backend.calls("StartAIWorkflow") == 1
@@ -80,7 +80,7 @@ def test_an_untrusted_certificate_is_permanent_and_names_host_and_verify(monkeyp
         with pytest.raises(IceApiError) as excinfo:
             call(mode, "get_workflow_task", "t")
     err = excinfo.value
-    assert (err.code, err.retryable) == ("CertificateError", False)
+    assert (err.code, err.retryable) == ("UntrustedCertificate", False)
     assert f"TLS certificate of {emulator.endpoint} did not verify" in str(err)
     assert "set Verify TLS (verify) to the CA bundle" in str(err)
     assert retry_warnings(caplog) == []  # one attempt
@@ -110,7 +110,7 @@ def test_a_redirect_is_not_followed(emulator, mode):
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "get_workflow_task", "t")
     err = excinfo.value
-    assert (err.code, err.status_code, err.retryable) == ("Redirect", 302, False)
+    assert (err.code, err.http_status, err.retryable) == ("Redirected", 302, False)
     assert "redirect to https://ice-moved.example.com/" in str(err)
     assert emulator.backend.calls() == 1
 
@@ -160,7 +160,7 @@ def test_an_html_error_page_is_read_alike_on_both_paths(emulator, mode, status, 
     else:
         with pytest.raises(IceApiError) as excinfo:
             call(mode, "get_workflow_task", task_id)
-        assert (excinfo.value.status_code, excinfo.value.retryable) == (status, False)
+        assert (excinfo.value.http_status, excinfo.value.retryable) == (status, False)
         assert emulator.backend.calls("GetAIWorkflowTask") == 1
     emulator.backend.inject("non_json", 1, status=status, action="StartAIWorkflow")
     if may_have_run:
@@ -177,7 +177,7 @@ def test_an_html_error_page_is_read_alike_on_both_paths(emulator, mode, status, 
 
 async def test_waiting_for_a_pooled_connection_is_not_mistaken_for_a_sent_start(emulator, monkeypatch):
     """All connections busy past connect_timeout: nothing was sent, so the start is retried, once it gets one."""
-    from airflow_provider_ice.client import transport
+    from airflow_provider_ice.client import async_sender as transport
     from airflow_provider_ice.hooks.ice import IceHook
 
     monkeypatch.setattr(transport, "POOL_CONNECTIONS", 1)
@@ -194,7 +194,7 @@ async def test_waiting_for_a_pooled_connection_is_not_mistaken_for_a_sent_start(
 
 
 async def test_concurrent_first_calls_of_one_hook_share_one_session_and_close_it(emulator):
-    from airflow_provider_ice.client import transport
+    from airflow_provider_ice.client import async_sender as transport
     from airflow_provider_ice.hooks.ice import IceHook
 
     task_id = emulator.backend.add_task("wf")
@@ -216,7 +216,7 @@ def test_credentials_that_cannot_be_had_are_not_a_failure_to_reach_ice(emulator,
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "start_ai_workflow", "wf")
     err = excinfo.value
-    assert (err.code, err.retryable, err.may_have_run) == ("CredentialError", True, False)
+    assert (err.code, err.retryable, err.may_have_run) == ("NoCredentials", True, False)
     assert "Credential type (credential_type) 'ram_role_arn'" in str(err) and "may have created" not in str(err)
     assert emulator.backend.calls() == 0
 

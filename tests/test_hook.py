@@ -36,10 +36,12 @@ def test_start_poll_and_stop(emulator, mode):
     done = call(mode, "get_workflow_task", task_id)
     assert (done.status, done.outputs, done.node_results) == ("succeeded", OUTPUTS, NODES)
     assert done.workflow is not None and done.workflow["workflow_id"] == "wf"
-    assert call(mode, "stop_ai_workflow_task", task_id) is None
-    assert emulator.backend.calls("StartAIWorkflow") == 1
+    running = call(mode, "start_ai_workflow", "wf")  # a Live workflow's task: ICE can stop it
+    call(mode, "stop_ai_workflow_task", running)
+    assert emulator.backend.tasks[running].status == "stopped"
+    assert emulator.backend.calls("StartAIWorkflow") == 2
     assert emulator.backend.calls("GetAIWorkflowTask", task_id) == 2
-    assert emulator.backend.calls("StopAIWorkflowTask", task_id) == 1
+    assert emulator.backend.calls("StopAIWorkflowTask", running) == 1
 
 
 # Values that URL encoding treats specially: a literal "%20" must reach ICE as "%20" (encoded once,
@@ -105,7 +107,7 @@ def test_retries_are_bounded(emulator, monkeypatch, mode):
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "get_workflow_task", "t")
     err = excinfo.value
-    assert (err.code, err.status_code, err.retryable) == ("ServiceUnAvailable", 503, True)
+    assert (err.code, err.http_status, err.retryable) == ("ServiceUnAvailable", 503, True)
     assert err.request_id
     assert emulator.backend.calls("GetAIWorkflowTask") == 3
 
@@ -142,7 +144,7 @@ def test_permanent_errors_fail_after_one_call(emulator, monkeypatch, caplog, cap
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "get_workflow_task", "no-such-task")
     err = excinfo.value
-    assert (err.code, err.status_code, err.retryable) == (code, status, False)
+    assert (err.code, err.http_status, err.retryable) == (code, status, False)
     assert code in str(err)
     assert emulator.backend.calls("GetAIWorkflowTask") == 1
     logs = caplog.text + "".join(capsys.readouterr())
@@ -200,7 +202,7 @@ THROWAWAY = "mbbEIfHG"
             {"endpoint": "ice.name-not-resolved.invalid:80"},
             "unreachable: ice.name-not-resolved.invalid:80 — name not resolved",
         ),
-        ({"protocol": "https"}, "the server answers plain http; set Protocol (protocol) to http"),
+        ({"protocol": "https"}, "the server answers plain http — set Protocol (protocol) to http"),
         ({"protocol": "gopher"}, "Protocol (protocol) is 'gopher'. Use https (default) or http (local servers only)."),
         ({"region_id": ""}, "Region ID (region_id) is missing. Set it to the ICE region (e.g. cn-shanghai)"),
         ({"read_timeout": "soon"}, "Read timeout (read_timeout) is 'soon', not a number of seconds."),

@@ -11,7 +11,7 @@ import pytest
 from airflow_provider_ice.exceptions import IceConfigurationError
 from airflow_provider_ice.operators.ice import IceStartAIWorkflowOperator
 from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
-from airflow_provider_ice.versions import DURABLE, TRIGGER_ON_KILL, running_line, supports
+from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS, running_line
 from tests.dagrun import run_dag
 from tests.helpers import use_connection
 
@@ -102,7 +102,7 @@ def run_with_a_retry(emulator, monkeypatch):
 
 
 def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch):
-    if not supports(DURABLE):
+    if not AIRFLOW_V_3_3_PLUS:
         pytest.skip("reattaching on retry needs Airflow >= 3.3 (test_retry_below_3_3_starts_a_new_task_and_says_so)")
     result = run_with_a_retry(emulator, monkeypatch)
     assert result.state == "success"
@@ -114,7 +114,7 @@ def test_retry_reattaches_instead_of_starting_a_duplicate(emulator, monkeypatch)
 def test_retry_below_3_3_starts_a_new_task_and_says_so(emulator, monkeypatch, caplog, capfd):
     """Below 3.3 Airflow clears a task's XComs when a try starts and has no task state store: nothing
     can carry the TaskId to the retry, so the retry's start says it is a new task."""
-    if supports(DURABLE):
+    if AIRFLOW_V_3_3_PLUS:
         pytest.skip("Airflow >= 3.3 reattaches instead (test_retry_reattaches_instead_of_starting_a_duplicate)")
     caplog.set_level(logging.INFO)
     result = run_with_a_retry(emulator, monkeypatch)
@@ -169,7 +169,7 @@ def test_on_kill_stops_a_real_time_task_and_says_an_offline_one_keeps_running(em
 
 @pytest.mark.parametrize("stop_on_kill", [True, False])
 def test_trigger_on_kill_stops_only_what_it_owns(emulator, stop_on_kill):
-    if stop_on_kill and not supports(TRIGGER_ON_KILL):
+    if stop_on_kill and not AIRFLOW_V_3_3_PLUS:
         pytest.skip("a trigger's on_kill is called by Airflow >= 3.3 only (below, stop_on_kill=True raises)")
     emulator.backend.add_workflow("live", running_polls=10**9, type="Live")
     task_id = emulator.backend.add_task("live")
@@ -179,6 +179,11 @@ def test_trigger_on_kill_stops_only_what_it_owns(emulator, stop_on_kill):
 
 
 def test_template_fields():
-    assert {"workflow_id", "inputs", "user_data", "dispatch_tag", "ice_conn_id", "region_id"} <= set(
-        IceStartAIWorkflowOperator.template_fields
+    assert tuple(IceStartAIWorkflowOperator.template_fields) == (
+        "workflow_id",
+        "inputs",
+        "user_data",
+        "dispatch_tag",
+        "ice_conn_id",
+        "region_id",
     )

@@ -69,7 +69,7 @@ def test_without_the_proxy_the_name_does_not_resolve_and_the_error_names_it(emul
     address = proxy_only(monkeypatch, emulator)
     with pytest.raises(IceApiError) as excinfo:
         call(mode, "get_workflow_task", "t")
-    assert excinfo.value.code == "ConnectionError"
+    assert excinfo.value.code == "ConnectionFailed"
     assert f"unreachable: {address} — name not resolved" in str(excinfo.value)
     assert emulator.backend.calls() == 0
 
@@ -120,7 +120,7 @@ def test_proxy_credentials_are_sent_and_never_shown(emulator, monkeypatch, caplo
         with pytest.raises(IceApiError) as excinfo:
             call(mode, "get_workflow_task", "t")
     err = excinfo.value
-    assert (err.code, err.retryable) == ("ProxyError", False)
+    assert (err.code, err.retryable) == ("ProxyRefused", False)
     assert "the proxy wants credentials" in str(err)
     assert len(proxy.refused) == 1  # permanent: one attempt, not five
     hook = IceHook()

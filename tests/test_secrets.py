@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
-from airflow_provider_ice.versions import airflow_version
+from airflow_provider_ice.version_compat import AIRFLOW_V_3_0
 from tests.dagrun import run_dag
 from tests.helpers import use_connection
 
@@ -47,7 +47,7 @@ def test_secret_stays_out_of_kwargs_logs_and_xcom(ice_emulator, monkeypatch, ice
 
     out, err = capfd.readouterr()
     logs = out + err + caplog.text + all_log_files(os.environ["AIRFLOW_HOME"])
-    if airflow_version() == (3, 0):
+    if AIRFLOW_V_3_0:
         # Airflow 3.0's task runner logs each value handed to the masker in a DEBUG line of its own
         # ("Sending request msg=MaskSecret(value=...)"); 3.1 stopped that. Those lines only are left
         # out here; the README's support table tells users of 3.0 to keep task logs at INFO.

@@ -28,9 +28,9 @@ def start(emulator, final_status="succeeded", running_polls=2, node_results=NODE
 
 
 def run(mode, variant, task_id):
-    from airflow_provider_ice.versions import RESCHEDULE, supports
+    from airflow_provider_ice.version_compat import AIRFLOW_V_3_0
 
-    if mode == "reschedule" and not supports(RESCHEDULE):
+    if mode == "reschedule" and AIRFLOW_V_3_0:
         pytest.skip("Airflow 3.0 breaks reschedule mode (the sensor refuses it: test_versions)")
     return run_dag("ice_sensor_dags.py", f"ice_sensor_{mode}_{variant}", workflow_task_id=task_id)
 
@@ -68,7 +68,7 @@ def test_unsuccessful_end_fails_once_and_still_writes_xcom(emulator, mode, final
 def test_empty_outputs_and_node_results_never_lose_the_status(emulator, mode, final_status):
     """Empty Outputs/NodeResults are None. Airflow 3.0's task API rejects a None XCom (HTTP 422: the
     task crashed and lost its status XCom), so there they are absent; elsewhere they are None."""
-    from airflow_provider_ice.versions import xcom_accepts_none
+    from airflow_provider_ice.version_compat import xcom_accepts_none
 
     result = run(mode, "default", start(emulator, final_status=final_status, outputs=None, node_results=None))
     assert result.task_states["wait"] == ("success" if final_status == "succeeded" else "failed")
@@ -200,4 +200,26 @@ def test_execute_complete_validates_the_event(event):
 def test_sensor_template_fields():
     from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
 
-    assert {"workflow_task_id", "ice_conn_id", "region_id"} <= set(IceWorkflowTaskSensor.template_fields)
+    assert tuple(IceWorkflowTaskSensor.template_fields) == ("workflow_task_id", "ice_conn_id", "region_id")
+
+
+def test_airflow_still_asks_the_sensor_for_its_adaptive_interval(emulator, monkeypatch):
+    """Poke and reschedule modes grow their interval through BaseSensorOperator's
+    _get_next_poke_interval, which is not public Airflow API (version_compat.UPSTREAM_WORKAROUNDS):
+    this fails on any line whose Airflow stops calling it."""
+    from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+
+    asked = []
+    original = IceWorkflowTaskSensor._get_next_poke_interval
+
+    def spy(self, *args):
+        asked.append(args)
+        return original(self, *args)
+
+    monkeypatch.setattr(IceWorkflowTaskSensor, "_get_next_poke_interval", spy)
+    emulator.backend.add_workflow("three", running_polls=3)
+    result = run_dag(
+        "ice_sensor_dags.py", "ice_sensor_poke_default", workflow_task_id=emulator.backend.add_task("three")
+    )
+    assert result.task_states["wait"] == "success"
+    assert len(asked) >= 2  # once after each poke that saw the task running

@@ -8,7 +8,7 @@ from alibabacloud_credentials.client import Client as CredentialClient
 from alibabacloud_credentials.provider.static_ak import StaticAKCredentialsProvider
 from alibabacloud_credentials_api import ICredentialsProvider
 
-from airflow_provider_ice.client import transport
+from airflow_provider_ice.client import async_sender as transport
 from airflow_provider_ice.hooks.ice import IceHook
 
 
@@ -83,7 +83,7 @@ seen = {}
 
 class Watch(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name in ("aiohttp", "airflow_provider_ice.client.transport", "alibabacloud_credentials.client"):
+        if name in ("aiohttp", "airflow_provider_ice.client.async_sender", "alibabacloud_credentials.client"):
             seen.setdefault(name, threading.current_thread() is threading.main_thread())
         return None
 

@@ -6,18 +6,19 @@ import asyncio
 import json
 import logging
 import time
+import warnings
 
 import pytest
 
 from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
-from airflow_provider_ice.versions import END_FROM_TRIGGER, supports
+from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.helpers import use_connection
 
 NODES = {"asr": {"Status": "failed"}, "mux": {"Status": "succeeded"}}
 
 
 needs_end_from_trigger = pytest.mark.skipif(
-    not supports(END_FROM_TRIGGER), reason="end_from_trigger needs Airflow >= 3.3 (below, it raises: test_versions)"
+    not AIRFLOW_V_3_3_PLUS, reason="end_from_trigger needs Airflow >= 3.3 (below, it raises: test_versions)"
 )
 
 
@@ -32,6 +33,43 @@ def rebuild(trigger):
     json.dumps(kwargs)  # what the triggerer stores must be plain JSON
     assert classpath == "airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger"
     return IceWorkflowTaskTrigger(**kwargs)
+
+
+def test_serialize_gives_exactly_the_kwargs_that_rebuild_it():
+    end_from_trigger = AIRFLOW_V_3_3_PLUS  # refused below 3.3 (test_versions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # stop_on_kill below 3.3 warns that it cannot work there
+        trigger = IceWorkflowTaskTrigger(
+            "t-1",
+            ice_conn_id="ice_prod",
+            region_id="cn-beijing",
+            poll_interval=7.5,
+            timeout=60,
+            accept_partial_success=True,
+            max_poll_interval=90,
+            started_at=1000.0,
+            stop_on_kill=True,
+            end_from_trigger=end_from_trigger,
+            soft_fail=True,
+            unreachable_timeout=120,
+        )
+    assert trigger.serialize() == (
+        "airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger",
+        {
+            "workflow_task_id": "t-1",
+            "ice_conn_id": "ice_prod",
+            "region_id": "cn-beijing",
+            "poll_interval": 7.5,
+            "max_poll_interval": 90.0,
+            "accept_partial_success": True,
+            "deadline": 1060.0,
+            "started_at": 1000.0,
+            "stop_on_kill": True,
+            "end_from_trigger": end_from_trigger,
+            "soft_fail": True,
+            "unreachable_timeout": 120.0,
+        },
+    )
 
 
 @pytest.fixture
@@ -116,12 +154,12 @@ async def test_unreachable_ice_ends_the_wait_with_an_error_that_says_so(emulator
     )
     started = time.monotonic()
     event = await first_event(rebuild(trigger))
-    assert (event["status"], event["error_code"], event["retryable"]) == ("error", "ConnectionError", True)
+    assert (event["status"], event["error_code"], event["retryable"]) == ("error", "ConnectionFailed", True)
     message = event["message"]
     assert "ICE unreachable since 20" in message
     polls = int(message.split(" polls failed in a row")[0].rsplit(" ", 1)[1])
     assert polls >= 3
-    assert "last error: ConnectionError: GetAIWorkflowTask: unreachable: 127.0.0.1:9" in message
+    assert "last error: ConnectionFailed: GetAIWorkflowTask: unreachable: 127.0.0.1:9" in message
     assert 0.3 <= time.monotonic() - started < 5
 
 
@@ -212,7 +250,7 @@ async def test_end_from_trigger_ends_the_task_with_the_xcom_contract(
 
 def contract_keys(emulator, task_id: str) -> set[str]:
     """The XCom keys of a terminal task: an empty Outputs/NodeResults is left out on Airflow 3.0."""
-    from airflow_provider_ice.versions import xcom_accepts_none
+    from airflow_provider_ice.version_compat import xcom_accepts_none
 
     workflow = emulator.backend.tasks[task_id].workflow
     fields = {"return_value": workflow.outputs, "node_results": workflow.node_results}

@@ -28,11 +28,6 @@ def proxy_for(config: IceConnectionConfig) -> str | None:
     return proxy
 
 
-def cached_ssl_context(verify: bool | str) -> ssl.SSLContext | None:
-    """The context for ``verify`` if it is built already (no file access: safe on an event loop)."""
-    return _SSL_CONTEXTS.get(verify)
-
-
 def ssl_context(verify: bool | str) -> ssl.SSLContext:
     """The client context for ``verify``, built once per process (loading CA bundles reads files:
     call it from a worker thread when on an event loop)."""

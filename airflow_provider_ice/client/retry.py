@@ -8,7 +8,6 @@ attempt starts past ``max_elapsed`` seconds after the first.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -44,7 +43,7 @@ class BackoffWait:
         return float(self._jitter(state))
 
 
-def _policy(action: str, settings: RetrySettings, spent: float) -> dict[str, Any]:
+def _policy(action: str, settings: RetrySettings) -> dict[str, Any]:
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         log.warning(
@@ -58,49 +57,22 @@ def _policy(action: str, settings: RetrySettings, spent: float) -> dict[str, Any
 
     return {
         "retry": retry_if_exception(lambda exc: may_retry(action, exc)),
-        "stop": stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_elapsed - spent),
+        "stop": stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_elapsed),
         "wait": BackoffWait(settings),
         "before_sleep": before_sleep,
         "reraise": True,
     }
 
 
-# The first attempt runs bare: a poll that succeeds (nearly all of them) pays nothing for the retry
-# machinery. Only a failure that may be retried enters tenacity, which replays it as its attempt 1
-# (so backoff, retry-after, attempt counts and the log read as usual) and owns every later attempt.
-
-
 def call_with_retries(action: str, settings: RetrySettings, fn: Callable[[], T]) -> T:
     """Call ``fn`` (one attempt of ``action``) until it succeeds or the policy gives up; sleeps block."""
-    started = time.monotonic()
-    try:
-        return fn()
-    except Exception as exc:
-        if not may_retry(action, exc):
-            raise
-        first = [exc]
-
-    def attempt() -> T:
-        if first:
-            raise first.pop()
-        return fn()
-
-    return Retrying(**_policy(action, settings, time.monotonic() - started))(attempt)
+    return Retrying(**_policy(action, settings))(fn)
 
 
 async def acall_with_retries(action: str, settings: RetrySettings, fn: Callable[[], Awaitable[T]]) -> T:
     """Like :func:`call_with_retries`, waiting with ``asyncio.sleep``."""
-    started = time.monotonic()
-    try:
-        return await fn()
-    except Exception as exc:
-        if not may_retry(action, exc):
-            raise
-        first = [exc]
 
     async def attempt() -> T:  # tenacity awaits coroutine functions only, not lambdas returning awaitables
-        if first:
-            raise first.pop()
         return await fn()
 
-    return await AsyncRetrying(**_policy(action, settings, time.monotonic() - started))(attempt)
+    return await AsyncRetrying(**_policy(action, settings))(attempt)

@@ -1,14 +1,13 @@
 """IceHook: the ICE (Intelligent Media Services) AI-workflow API from an Airflow connection.
 
-Nothing heavy happens at import: the client stack (:mod:`airflow_provider_ice.client`: the ICE SDK,
-~0.45 s to import, and aiohttp) loads on first use, so DAG files that import sensors and operators
-stay cheap to parse.
+Nothing heavy happens at import: the client stack (:mod:`airflow_provider_ice.client`: requests,
+aiohttp, the SDK's signer; the ICE SDK itself only for :meth:`IceHook.get_conn`) loads on first
+use, so DAG files that import sensors and operators stay cheap to parse.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,9 +19,9 @@ from airflow_provider_ice.models import task_from_answer, task_id_from_answer
 from airflow_provider_ice.params import require_id, start_query
 
 if TYPE_CHECKING:
+    from airflow_provider_ice.client.async_sender import AsyncSender
     from airflow_provider_ice.client.config import IceConnectionConfig
-    from airflow_provider_ice.client.sdk import SdkCaller
-    from airflow_provider_ice.client.transport import AsyncIceTransport
+    from airflow_provider_ice.client.sync_sender import SyncSender
     from airflow_provider_ice.models import IceWorkflowTask
 
 __all__ = ["IceHook"]
@@ -54,8 +53,9 @@ class IceHook(BaseHook):
         self.region_id = region_id
         self._config: IceConnectionConfig | None = None
         self._credential: Any = None
-        self._sdk: SdkCaller | None = None
-        self._transport: AsyncIceTransport | None = None
+        self._sdk: Any = None
+        self._sync: SyncSender | None = None
+        self._async: AsyncSender | None = None
 
     # ---- connection -------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ class IceHook(BaseHook):
         (apache/airflow#55236, Airflow 3.1 to 3.3.2 at least): its comms have ``send`` but no
         ``asend``, and the async lookup reports any connection stored in the metastore as "not
         defined". A real triggerer never gets here (the e2e suites check its log for the line
-        below). It can go once the runner gives triggers async comms.
+        below). It can go once the runner gives triggers async comms (version_compat.UPSTREAM_WORKAROUNDS).
         """
         from asgiref.sync import sync_to_async
 
@@ -126,50 +126,44 @@ class IceHook(BaseHook):
             self._credential = shared_credential(config)
         return self._credential
 
-    def _sdk_caller(self) -> SdkCaller:
-        if self._sdk is None:
-            from airflow_provider_ice.client.sdk import SdkCaller
+    def _sync_sender(self) -> SyncSender:
+        if self._sync is None:
+            from airflow_provider_ice.client.sync_sender import SyncSender
 
-            config = self.get_connection_config()
-            self._sdk = SdkCaller(config, self._get_credential(config))
-        return self._sdk
+            self._sync = SyncSender(self.get_connection_config())
+        return self._sync
 
     def get_conn(self) -> Any:
-        """The ICE SDK client (``alibabacloud_ice20201109.client.Client``, built once per hook)."""
-        return self._sdk_caller().client
+        """The ICE SDK's client (``alibabacloud_ice20201109.client.Client``, built once per hook) from
+        this connection, for calling ICE APIs this hook does not wrap. The hook's own methods do
+        not use it: see :func:`airflow_provider_ice.client.sdk.sdk_client` for how it differs."""
+        if self._sdk is None:
+            from airflow_provider_ice.client.sdk import sdk_client
 
-    async def _aget_transport(self) -> AsyncIceTransport:
-        if self._transport is None:
+            config = self.get_connection_config()
+            self._sdk = sdk_client(config, self._get_credential(config))
+        return self._sdk
+
+    async def _aget_sender(self) -> AsyncSender:
+        if self._async is None:
             config = await self.aget_connection_config()
-            # The first use in a process loads the client stack (aiohttp, the SDK's signer, the
-            # credentials client: ~0.7 s) and a credential chain may read files: never on the loop.
-            # Later hooks find both loaded and skip the thread.
-            parts = self._loaded_async_parts(config)
-            if parts is None:
-                parts = await asyncio.to_thread(self._async_parts, config)
-            transport_class, credential = parts
-            if self._transport is None:  # again: concurrent first calls must share one transport
-                self._transport = transport_class(config, credential)
-        return self._transport
+            # The first use loads the client stack (aiohttp, the SDK's signer, the credentials
+            # client: slow imports) and a credential chain may read files: never on the event loop.
+            sender = await asyncio.to_thread(self._async_parts, config)
+            if self._async is None:  # again: concurrent first calls must share one sender
+                self._async = sender
+        return self._async
 
-    def _loaded_async_parts(self, config: IceConnectionConfig) -> tuple[type[AsyncIceTransport], Any] | None:
-        module = sys.modules.get("airflow_provider_ice.client.transport")
-        if module is None:
-            return None
-        from airflow_provider_ice.client.credentials import cached_credential
+    def _async_parts(self, config: IceConnectionConfig) -> AsyncSender:
+        from airflow_provider_ice.client.async_sender import AsyncSender
 
-        credential = self._credential or cached_credential(config)
-        return None if credential is None else (module.AsyncIceTransport, credential)
-
-    def _async_parts(self, config: IceConnectionConfig) -> tuple[type[AsyncIceTransport], Any]:
-        from airflow_provider_ice.client.transport import AsyncIceTransport
-
-        return AsyncIceTransport, self._get_credential(config)
+        self._get_credential(config)
+        return AsyncSender(config)
 
     async def aclose(self) -> None:
         """Release this hook's share of the async session (the last user closes it)."""
-        if self._transport is not None:
-            await self._transport.close()
+        if self._async is not None:
+            await self._async.close()
 
     async def __aenter__(self) -> IceHook:
         return self
@@ -181,22 +175,28 @@ class IceHook(BaseHook):
 
     def _call(self, action: str, query: dict[str, str]) -> dict[str, Any]:
         from airflow_provider_ice.client.errors import in_connection
+        from airflow_provider_ice.client.request import attempt
         from airflow_provider_ice.client.retry import call_with_retries
 
-        sdk = self._sdk_caller()
+        config = self.get_connection_config()
+        credential, send = self._get_credential(config), self._sync_sender().send
         try:
-            return call_with_retries(action, self.get_connection_config().retry, lambda: sdk.call(action, query))
+            return call_with_retries(action, config.retry, lambda: attempt(config, credential, send, action, query))
         except IceApiError as exc:
             raise in_connection(exc, self.ice_conn_id) from None
 
     async def _acall(self, action: str, query: dict[str, str]) -> dict[str, Any]:
+        sender = await self._aget_sender()  # first: it loads the client stack off the event loop
         from airflow_provider_ice.client.errors import in_connection
+        from airflow_provider_ice.client.request import aattempt
         from airflow_provider_ice.client.retry import acall_with_retries
 
-        transport = await self._aget_transport()
         config = await self.aget_connection_config()
+        credential = self._get_credential(config)
         try:
-            return await acall_with_retries(action, config.retry, lambda: transport.call(action, query))
+            return await acall_with_retries(
+                action, config.retry, lambda: aattempt(config, credential, sender.send, action, query)
+            )
         except IceApiError as exc:
             raise in_connection(exc, self.ice_conn_id) from None
 
@@ -260,8 +260,13 @@ class IceHook(BaseHook):
             # Without the connection id: the form's Test runs on a throwaway one.
             return False, exc.detail
         try:
+            from airflow_provider_ice.client.request import attempt
+
             # One attempt, and no connection id in the verdict: the UI's Test runs on a throwaway one.
-            self._sdk_caller().call("GetAIWorkflowTask", {"TaskId": "airflow-connection-test"})
+            send = self._sync_sender().send
+            attempt(
+                config, self._get_credential(config), send, "GetAIWorkflowTask", {"TaskId": "airflow-connection-test"}
+            )
         except IceApiError as exc:
             return verdict(exc, config.credential_type)
         return True, OK

@@ -10,17 +10,15 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.operators.wait_mixin import IceWaitMixin, deferral_timeout, make_trigger
 from airflow_provider_ice.params import check_literal_json, require_positive
-from airflow_provider_ice.versions import DURABLE, TRIGGER_ON_KILL, require, running_line, supports
+from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS, running_line
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_UNREACHABLE_TIMEOUT,
     XCOM_WORKFLOW_TASK_ID,
-    IceWaitMixin,
-    deferral_timeout,
     log_stop,
-    make_trigger,
 )
 
 
@@ -43,12 +41,13 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated).
     :param region_id: overrides the connection's ``region_id`` (templated).
 
-    XCom: ``workflow_task_id`` right after the start; when waiting, the sensor's contract
-    (``return_value`` = Outputs, ``node_results``, ``status``) with the same outcome rules.
+    XCom (none with ``do_xcom_push=False``): ``workflow_task_id`` right after the start; when waiting,
+    the sensor's contract (``return_value`` = Outputs, ``node_results``, ``status``) with the same
+    outcome rules.
     On Airflow >= 3.3 a retry reattaches to the task this operator already started (the TaskId is
     kept in the task state store) instead of starting a duplicate; below 3.3 Airflow keeps nothing
     across tries, so a retry starts a new task and its start is logged as a warning saying so
-    (``durable=True`` there raises :class:`IceConfigurationError`).
+    (``durable=True`` there warns that it has no effect).
     ``on_kill`` asks ICE to stop the task. ICE stops real-time (live, RTC) tasks only: an offline
     task keeps running (and billing) until it ends, and the refusal is logged saying so.
     """
@@ -80,8 +79,6 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         require_positive("max_poll_interval", max_poll_interval, allow_none=True)
         require_positive("timeout", timeout, allow_none=True)
         require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
-        if kwargs.get("durable"):
-            require(DURABLE)
         super().__init__(**kwargs)
         check_literal_json(self.task_id, "inputs", inputs)
         check_literal_json(self.task_id, "user_data", user_data, any_string=True)
@@ -99,7 +96,6 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         self.region_id = region_id
         self.unreachable_timeout = unreachable_timeout
         self.workflow_task_id: str | None = None
-        self._result: Any = None
 
     def execute(self, context: Any) -> Any:
         # A blank workflow_id or unencodable inputs/user_data fail in the hook, before StartAIWorkflow.
@@ -121,7 +117,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         if try_number > 1 and not getattr(self, "durable", False):
             why = (
                 "durable=False"
-                if supports(DURABLE)
+                if AIRFLOW_V_3_3_PLUS
                 else f"reattaching a retry to it needs Airflow >= 3.3 (this is {running_line()})"
             )
             self.log.warning(
@@ -157,9 +153,9 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         if self.deferrable:
             task = self.first_check(task_id)
             if task is not None and task.is_terminal:
-                self._result = self.finish(context, task)
+                self.finish(context, task)
                 return
-            stop_on_kill = supports(TRIGGER_ON_KILL)  # below, a deferred wait cannot stop the task on a user kill
+            stop_on_kill = AIRFLOW_V_3_3_PLUS  # below, Airflow calls no trigger on_kill
             self.defer(
                 trigger=make_trigger(
                     **self.wait_trigger_kwargs(task_id, self.poll_interval, self.timeout, stop_on_kill=stop_on_kill)
@@ -177,31 +173,23 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
                 break
             time.sleep(wait.next_sleep())
         if isinstance(answer, Exception) or not answer.is_terminal:
-            self._result = self.execute_complete(context, dict(event))  # raises: error or timeout
+            self.execute_complete(context, dict(event))  # raises: error or timeout
         else:
-            self._result = self.finish(context, answer)
+            self.finish(context, answer)
 
     def get_job_result(self, external_id: Any, context: Any) -> Any:
         task_id = self._track(context, str(external_id))
         if not self.wait_for_completion:
             return task_id
-        if not self._finished:
-            # Reattached to a task that had already succeeded: write its results now.
-            self._result = self.finish(context, self.hook.get_workflow_task(task_id))
-        return self._result
-
-    # ---- helpers ----------------------------------------------------------------------------
-
-    _finished = False
-
-    def finish(self, context: Any, task: Any) -> Any:
-        self._finished = True
-        return super().finish(context, task)
+        if self._finished is None:  # reattached to a task that had succeeded meanwhile: finish it now
+            return self.finish(context, self.hook.get_workflow_task(task_id))
+        return self._finished[0]
 
     def _track(self, context: Any, task_id: str) -> str:
         if self.workflow_task_id != task_id:
             self.workflow_task_id = task_id
-            context["ti"].xcom_push(key=XCOM_WORKFLOW_TASK_ID, value=task_id)
+            if self.do_xcom_push:
+                context["ti"].xcom_push(key=XCOM_WORKFLOW_TASK_ID, value=task_id)
         return task_id
 
     def on_kill(self) -> None:

@@ -10,18 +10,15 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensor
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.operators.wait_mixin import TRIGGER_CLASSPATH, IceWaitMixin, deferral_timeout, make_trigger
 from airflow_provider_ice.params import require_id, require_positive
-from airflow_provider_ice.versions import RESCHEDULE, START_FROM_TRIGGER, require
+from airflow_provider_ice.version_compat import degrade_start_from_trigger, refuse_reschedule
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_UNREACHABLE_TIMEOUT,
-    TRIGGER_CLASSPATH,
-    IceWaitMixin,
     Outage,
     Wait,
-    deferral_timeout,
-    make_trigger,
     next_poll_interval,
 )
 
@@ -47,8 +44,9 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         the hook's retries) for this many seconds; None: never. In every mode a transient error is
         logged and the next poll tries again. Reschedule mode keeps the outage in the task state
         store (Airflow >= 3.3); below, each poke starts afresh and only ``timeout`` bounds it.
-    :param start_from_trigger: run entirely in the triggerer, never occupying a worker (Airflow >= 3.3;
-        below, raises): the trigger writes the XCom contract and ends the task.
+    :param start_from_trigger: run entirely in the triggerer, never occupying a worker: the trigger
+        writes the XCom contract and ends the task (Airflow >= 3.3; below, a warning says the sensor
+        defers from a worker instead, as ``deferrable=True`` does).
 
     Outcomes: ``succeeded`` succeeds; ``partial-succeeded`` succeeds only with
     ``accept_partial_success``; ``failed``/``stopped`` fail (``AirflowFailException``, no retries:
@@ -88,11 +86,11 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         self.unreachable_timeout = unreachable_timeout
         self._wait: Wait | None = None
         if self.reschedule:
-            require(RESCHEDULE)
-        if start_from_trigger:
+            refuse_reschedule()
+        if start_from_trigger and not degrade_start_from_trigger():
+            self.deferrable = True  # below Airflow 3.3: defer from a worker instead (it warned)
+        elif start_from_trigger:
             from airflow.triggers.base import StartTriggerArgs
-
-            require(START_FROM_TRIGGER)
 
             # No worker at all: the triggerer renders these kwargs (the templated ones among them),
             # runs the same trigger as the deferrable path and ends the task itself, XComs included.
@@ -145,7 +143,8 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=self.finish(context, answer))
 
     def _get_next_poke_interval(self, started_at: Any, run_duration: Any, poke_count: int) -> float:
-        # Poke and reschedule modes grow their interval exactly as the trigger does.
+        # Poke and reschedule modes grow their interval exactly as the trigger does. Not public
+        # Airflow API: see version_compat.UPSTREAM_WORKAROUNDS.
         if self.exponential_backoff:
             return super()._get_next_poke_interval(started_at, run_duration, poke_count)
         return next_poll_interval(run_duration(), self.poke_interval, self.max_poll_interval)

@@ -45,7 +45,7 @@ def dag_from_file(path: str, dag_id: str | None = None) -> Any:
     dags = {
         v.dag_id: v
         for v in vars(_module(os.path.abspath(path))).values()
-        if hasattr(v, "dag_id") and hasattr(v, "test")
+        if not isinstance(v, type) and hasattr(v, "dag_id") and hasattr(v, "test")
     }
     if dag_id is not None:
         return dags[dag_id]

@@ -16,7 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.params import require_positive
-from airflow_provider_ice.versions import END_FROM_TRIGGER, TRIGGER_ON_KILL, require
+from airflow_provider_ice.version_compat import degrade_stop_on_kill, refuse_end_from_trigger
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
     DEFAULT_POLL_INTERVAL,
@@ -52,12 +52,12 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
         trigger rebuilt after a triggerer restart keeps the original deadline.
     :param started_at: when the wait began (epoch seconds), kept across restarts the same way.
-    :param stop_on_kill: (Airflow >= 3.3; below, raises) ask ICE to stop the task (StopAIWorkflowTask)
-        when a user kills the deferred task (mark failed/success, clear). ICE stops real-time (live,
-        RTC) tasks only: an offline task keeps running until it ends, and the refusal is logged
-        saying so. Never on triggerer restart or timeout. Set by the start operator, which owns the
-        task; the sensor only watches.
-    :param end_from_trigger: (Airflow >= 3.3; below, raises) end the Airflow task from here (``TaskSuccessEvent`` /
+    :param stop_on_kill: ask ICE to stop the task (StopAIWorkflowTask) when a user kills the deferred
+        task (mark failed/success, clear): Airflow >= 3.3 (below, a warning says it cannot work
+        there). ICE stops real-time (live, RTC) tasks only: an offline task keeps running until it
+        ends, and the refusal is logged saying so. Never on triggerer restart or timeout. Set by the
+        start operator, which owns the task; the sensor only watches.
+    :param end_from_trigger: (Airflow >= 3.3; below, refused) end the Airflow task from here (``TaskSuccessEvent`` /
         ``TaskFailedEvent`` / ``TaskSkippedEvent`` carrying the XCom contract) instead of resuming
         it on a worker: the sensor's ``start_from_trigger`` mode, which then needs no worker at all.
     :param soft_fail: with ``end_from_trigger``, skip instead of failing on timeout or a failed task.
@@ -93,9 +93,9 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         require_positive("poll_interval", poll_interval)
         require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
         if stop_on_kill:
-            require(TRIGGER_ON_KILL)
+            degrade_stop_on_kill()
         if end_from_trigger:
-            require(END_FROM_TRIGGER)
+            refuse_end_from_trigger()
         self.workflow_task_id = workflow_task_id
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
@@ -169,6 +169,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         event instead."""
         ti = getattr(self, "task_instance", None)
         try:
+            # Not public Airflow API: see version_compat.UPSTREAM_WORKAROUNDS.
             from airflow.sdk.execution_time.xcom import XCom
 
             aset = XCom.aset

@@ -11,10 +11,10 @@ from typing import Any
 from airflow.providers.common.compat.sdk import DAG, task
 
 from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
-from airflow_provider_ice.versions import RESCHEDULE, supports
+from airflow_provider_ice.version_compat import AIRFLOW_V_3_0
 
 # Reschedule mode is refused where Airflow breaks it (3.0): its DAGs are left out there.
-MODES = ("poke", "reschedule", "deferrable") if supports(RESCHEDULE) else ("poke", "deferrable")
+MODES = ("poke", "deferrable") if AIRFLOW_V_3_0 else ("poke", "reschedule", "deferrable")
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {"timeout": 60},
     "partial_ok": {"timeout": 60, "accept_partial_success": True},

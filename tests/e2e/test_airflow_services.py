@@ -13,7 +13,7 @@ import pytest
 from airflow_provider_ice.testing.emulator import IceEmulator
 from tests.e2e.services import AirflowStack
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUTPUTS = {"subtitles": {"en": "oss://bucket/en.srt"}, "duration_seconds": 61}

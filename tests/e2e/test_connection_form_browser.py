@@ -20,7 +20,7 @@ import pytest
 from airflow_provider_ice.testing.emulator import IceEmulator
 from tests.e2e.services import AirflowStack
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(600)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHOTS = os.path.join(ROOT, "build", "browser")

@@ -24,11 +24,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_ice.testing.emulator import IceEmulatorProcess
-from airflow_provider_ice.versions import DURABLE, supports
+from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
 from tests.e2e.services import AirflowStack, Redis
 
-pytestmark = [pytest.mark.e2e, pytest.mark.distributed]
-if not supports(DURABLE):
+pytestmark = [pytest.mark.e2e, pytest.mark.distributed, pytest.mark.timeout(1400)]
+if not AIRFLOW_V_3_3_PLUS:
     # before loading the DAG file, whose start_from_trigger sensors need 3.3 too
     pytest.skip(
         "the worker-loss step needs Airflow >= 3.3 (an operator's retry reattaches to its ICE task)",

@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from airflow_provider_ice.client.codes import status_of
@@ -29,20 +30,36 @@ FINAL_STATUSES = ("succeeded", "partial-succeeded", "failed", "stopped")
 #: names, and "Offline" for the default, are assumed.
 REALTIME_TYPES = ("Live", "RTC")
 
+
+class FaultKind(StrEnum):
+    """What a fault makes the emulator answer (:mod:`.protocol` answers each)."""
+
+    THROTTLING = "throttling"
+    THROTTLING_RETRY_AFTER = "throttling_retry_after"
+    SERVER_ERROR = "server_error"
+    UNAVAILABLE = "unavailable"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_ACTIVATED = "not_activated"
+    SUSPENDED = "suspended"
+    REQUEST_TOO_LONG = "request_too_long"
+    DROP = "drop"
+    DELAY = "delay"
+    NON_JSON = "non_json"
+    REDIRECT = "redirect"
+
+
+_THROTTLING_CODES = ("Throttling.User", "Throttling", "Throttling.Api", "RequestsTooFrequent")
 #: Fault kinds -> the codes each may answer with (first: the default); empty for non-error faults.
-FAULT_KINDS: dict[str, tuple[str, ...]] = {
-    "throttling": ("Throttling.User", "Throttling", "Throttling.Api", "RequestsTooFrequent"),
-    "throttling_retry_after": ("Throttling.User", "Throttling", "Throttling.Api", "RequestsTooFrequent"),
-    "server_error": ("InternalError",),
-    "unavailable": ("ServiceUnAvailable",),
-    "permission_denied": ("Forbidden.RAM", "Forbidden", "NoPermission", "NotAuthorized"),
-    "not_activated": ("OperationDenied",),
-    "suspended": ("OperationDenied.Suspended",),
-    "request_too_long": (),
-    "drop": (),
-    "delay": (),
-    "non_json": (),
-    "redirect": (),
+FAULT_KINDS: dict[FaultKind, tuple[str, ...]] = {
+    FaultKind.THROTTLING: _THROTTLING_CODES,
+    FaultKind.THROTTLING_RETRY_AFTER: _THROTTLING_CODES,
+    FaultKind.SERVER_ERROR: ("InternalError",),
+    FaultKind.UNAVAILABLE: ("ServiceUnAvailable",),
+    FaultKind.PERMISSION_DENIED: ("Forbidden.RAM", "Forbidden", "NoPermission", "NotAuthorized"),
+    FaultKind.NOT_ACTIVATED: ("OperationDenied",),
+    FaultKind.SUSPENDED: ("OperationDenied.Suspended",),
+    **{kind: () for kind in (FaultKind.REQUEST_TOO_LONG, FaultKind.DROP, FaultKind.DELAY)},
+    **{kind: () for kind in (FaultKind.NON_JSON, FaultKind.REDIRECT)},
 }
 
 
@@ -111,7 +128,7 @@ class EmulatedTask:
 
 @dataclass
 class Fault:
-    kind: str
+    kind: FaultKind
     count: int | None = 1
     rate: float | None = None
     action: str | None = None
@@ -189,11 +206,14 @@ class IceBackend:
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {sorted(FAULT_KINDS)}, got {kind!r}")
-        if code is not None and code not in FAULT_KINDS[kind]:
-            raise ValueError(f"a {kind} fault answers one of {list(FAULT_KINDS[kind])}, got {code!r}")
+        fault_kind = FaultKind(kind)
+        if code is not None and code not in FAULT_KINDS[fault_kind]:
+            raise ValueError(f"a {kind} fault answers one of {list(FAULT_KINDS[fault_kind])}, got {code!r}")
         with self._lock:
             self.faults.append(
-                Fault(kind, None if rate is not None else count, rate, action, delay, retry_after_ms, status, code)
+                Fault(
+                    fault_kind, None if rate is not None else count, rate, action, delay, retry_after_ms, status, code
+                )
             )
 
     def clear_faults(self) -> None:
@@ -321,4 +341,13 @@ class IceBackend:
             return copy.copy(task)
 
 
-__all__ = ["FAULT_KINDS", "REALTIME_TYPES", "ApiError", "EmulatedTask", "Fault", "IceBackend", "WorkflowTemplate"]
+__all__ = [
+    "FAULT_KINDS",
+    "REALTIME_TYPES",
+    "ApiError",
+    "EmulatedTask",
+    "Fault",
+    "FaultKind",
+    "IceBackend",
+    "WorkflowTemplate",
+]

@@ -21,7 +21,14 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from airflow_provider_ice.testing.emulator.backend import FAULT_KINDS, ApiError, EmulatedTask, Fault, IceBackend
+from airflow_provider_ice.testing.emulator.backend import (
+    FAULT_KINDS,
+    ApiError,
+    EmulatedTask,
+    Fault,
+    FaultKind,
+    IceBackend,
+)
 from airflow_provider_ice.testing.emulator.gateway import Gateway
 
 BACKEND_KEY = web.AppKey("backend", IceBackend)
@@ -75,34 +82,38 @@ def _denial(action: str, principal: str) -> dict[str, Any]:
 
 
 _MESSAGES = {
-    "throttling": "Request was denied due to user flow control.",
-    "server_error": "The request processing has failed due to some unknown error.",
-    "unavailable": "The request has failed due to a temporary failure of the server.",
-    "permission_denied": "You are not authorized to operate on the specified resource.",
-    "not_activated": "Your account does not open ICE service yet.",
-    "suspended": "Your ICE service is suspended.",
+    FaultKind.THROTTLING: "Request was denied due to user flow control.",
+    FaultKind.THROTTLING_RETRY_AFTER: "Request was denied due to user flow control.",
+    FaultKind.SERVER_ERROR: "The request processing has failed due to some unknown error.",
+    FaultKind.UNAVAILABLE: "The request has failed due to a temporary failure of the server.",
+    FaultKind.PERMISSION_DENIED: "You are not authorized to operate on the specified resource.",
+    FaultKind.NOT_ACTIVATED: "Your account does not open ICE service yet.",
+    FaultKind.SUSPENDED: "Your ICE service is suspended.",
 }
 
 
 async def _apply_fault(request: web.Request, fault: Fault, action: str, principal: str) -> web.StreamResponse | None:
     """Answer as the fault says; None means "carry on normally" (after a delay)."""
-    if fault.kind == "delay":
+    if fault.kind is FaultKind.DELAY:
         await asyncio.sleep(fault.delay)
         return None
-    if fault.kind == "drop":
+    if fault.kind is FaultKind.DROP:
+        # RST / EOF without a status line; the handler still returns normally (aiohttp writes
+        # nothing to a closed transport).
         assert request.transport is not None
-        request.transport.abort()  # RST / EOF without a status line
-        raise asyncio.CancelledError
-    if fault.kind == "redirect":
+        request.transport.abort()
+        return web.Response(status=204)
+    if fault.kind is FaultKind.REDIRECT:
         return web.Response(status=302, headers={"Location": "https://ice-moved.example.com/"})
-    if fault.kind == "non_json":
+    if fault.kind is FaultKind.NON_JSON:
         return _html(fault.status or 502, f"{fault.status or 502} from a gateway")
-    if fault.kind == "request_too_long":
+    if fault.kind is FaultKind.REQUEST_TOO_LONG:
         return _html(414, "414 Request-URI Too Large")
     code = fault.code or FAULT_KINDS[fault.kind][0]
-    headers = {"x-acs-retry-after": str(fault.retry_after_ms)} if fault.kind == "throttling_retry_after" else {}
-    message = _MESSAGES[fault.kind.removesuffix("_retry_after")]
-    denied = _denial(action, principal) if fault.kind == "permission_denied" else None
+    retry_after = fault.kind is FaultKind.THROTTLING_RETRY_AFTER
+    headers = {"x-acs-retry-after": str(fault.retry_after_ms)} if retry_after else {}
+    message = _MESSAGES[fault.kind]
+    denied = _denial(action, principal) if fault.kind is FaultKind.PERMISSION_DENIED else None
     raise ApiError(code, message, headers=headers, access_denied=denied, status=fault.status)
 
 

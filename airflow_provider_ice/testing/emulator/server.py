@@ -191,7 +191,8 @@ class IceEmulator(_Endpoint):
 
         self._thread = threading.Thread(target=serve, name="ice-emulator", daemon=True)
         self._thread.start()
-        ready.wait(30)
+        if not ready.wait(30):
+            raise RuntimeError("the ICE emulator did not start listening within 30 s")
         if errors:
             raise errors[0]
         return self

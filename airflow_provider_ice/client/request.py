@@ -1,0 +1,108 @@
+"""One ICE RPC request, built and signed once with the SDK's own V3 signer (``ACS3-HMAC-SHA256``),
+whichever sender carries it: :mod:`.sync_sender` (requests) or :mod:`.async_sender` (aiohttp).
+
+:func:`attempt` and :func:`aattempt` are one attempt of an action: the credentials of this moment,
+the request, the send, and :func:`.errors.read_answer` for whatever comes back. Retries wrap them
+(:mod:`.retry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from alibabacloud_tea_openapi.utils import Utils
+
+from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
+from airflow_provider_ice.client.errors import error_from_credentials, read_answer
+
+API_VERSION = "2020-11-09"
+SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
+_EMPTY_PAYLOAD_HASH = Utils.hash(b"", SIGNATURE_ALGORITHM).hex()
+USER_AGENT = Utils.get_user_agent(CLIENT_NAME)
+
+#: What a sender returns: HTTP status, headers (case-insensitive ``get``), body.
+Answer = tuple[int, Any, bytes]
+
+
+@dataclass(frozen=True)
+class IceRequest:
+    """A signed request: ``POST`` to ``url`` (``target`` is its path and query string, as signed)."""
+
+    action: str
+    url: str
+    target: str
+    headers: dict[str, str]
+
+
+@dataclass
+class _Signable:
+    """What the SDK's ``Utils.get_authorization`` reads of a request."""
+
+    method: str
+    pathname: str
+    query: dict[str, str]
+    headers: dict[str, str]
+
+
+def build_request(protocol: str, endpoint: str, action: str, query: dict[str, str], credential: Any) -> IceRequest:
+    """``action`` with ``query`` (every parameter in the query string, as the SDK sends RPC calls),
+    signed with ``credential`` (a ``CredentialModel``: access key, secret, STS token) as the SDK signs it."""
+    headers = {
+        "host": endpoint,
+        "x-acs-version": API_VERSION,
+        "x-acs-action": action,
+        "user-agent": USER_AGENT,
+        "x-acs-date": Utils.get_timestamp(),
+        "x-acs-signature-nonce": Utils.get_nonce(),
+        "accept": "application/json",
+        "x-acs-content-sha256": _EMPTY_PAYLOAD_HASH,
+    }
+    if credential.provider_name:
+        headers["x-acs-credentials-provider"] = credential.provider_name
+    if credential.security_token:
+        headers["x-acs-accesskey-id"] = credential.access_key_id
+        headers["x-acs-security-token"] = credential.security_token
+    headers["Authorization"] = Utils.get_authorization(
+        _Signable("POST", "/", query, headers),
+        SIGNATURE_ALGORITHM,
+        _EMPTY_PAYLOAD_HASH,
+        credential.access_key_id,
+        credential.access_key_secret,
+    )
+    target = "/?" + urlencode(query) if query else "/"
+    return IceRequest(action, f"{protocol}://{endpoint}{target}", target, headers)
+
+
+def attempt(
+    config: IceConnectionConfig,
+    credential: Any,
+    send: Callable[[IceRequest], Answer],
+    action: str,
+    query: dict[str, str],
+) -> dict[str, Any]:
+    """One attempt of ``action`` on the sync path: the answer's JSON, or the error (raised)."""
+    try:
+        current = credential.get_credential()
+    except Exception as exc:
+        raise error_from_credentials(exc, action, config.credential_type) from None
+    request = build_request(config.protocol, config.endpoint, action, query, current)
+    return read_answer(action, *send(request), request.target)
+
+
+async def aattempt(
+    config: IceConnectionConfig,
+    credential: Any,
+    send: Callable[[IceRequest], Awaitable[Answer]],
+    action: str,
+    query: dict[str, str],
+) -> dict[str, Any]:
+    """:func:`attempt` on the async path."""
+    try:
+        current = await credential.get_credential_async()
+    except Exception as exc:
+        raise error_from_credentials(exc, action, config.credential_type) from None
+    request = build_request(config.protocol, config.endpoint, action, query, current)
+    return read_answer(action, *(await send(request)), request.target)

@@ -1,0 +1,79 @@
+"""The sync sender: signed requests (:mod:`.request`) through a ``requests`` session the hook owns.
+
+The same decisions as the async sender (:mod:`.async_sender`): the proxy of :func:`.network.proxy_for`
+(``NO_PROXY`` honoured; the environment is not read again, nor ``~/.netrc``), the trust store of
+:func:`.network.ssl_context`, redirects not followed, ``connect_timeout`` and ``read_timeout``.
+Imported lazily: it pulls in requests.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from airflow_provider_ice.client.config import IceConnectionConfig
+from airflow_provider_ice.client.network import proxy_for, ssl_context
+from airflow_provider_ice.client.request import Answer, IceRequest
+
+#: Keep-alive connections per host: a worker's hook makes one call at a time.
+POOL_CONNECTIONS = 4
+
+
+class _TrustStoreAdapter(HTTPAdapter):
+    """Verifies TLS with :func:`.network.ssl_context` (the async path's trust store) instead of
+    requests' own bundle. Through the adapter hooks requests documents for subclasses."""
+
+    def __init__(self, context: ssl.SSLContext | None) -> None:
+        self._context = context
+        super().__init__(pool_connections=1, pool_maxsize=POOL_CONNECTIONS, max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        if self._context is not None:
+            kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        if self._context is not None:
+            kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        # The CAs are in the context already: set whether to verify, not which bundle to load.
+        conn.cert_reqs = "CERT_REQUIRED" if verify else "CERT_NONE"
+
+
+class SyncSender:
+    """Sends signed ICE requests through one ``requests`` session (one per hook)."""
+
+    def __init__(self, config: IceConnectionConfig) -> None:
+        self._config = config
+        self._proxy = proxy_for(config)
+        self._proxies = {"http": self._proxy, "https": self._proxy} if self._proxy else {}
+        self._session = requests.Session()
+        self._session.trust_env = False  # the proxy is network.proxy_for's decision, made once
+        adapter = _TrustStoreAdapter(ssl_context(config.verify) if config.protocol == "https" else None)
+        self._session.mount(f"{config.protocol}://", adapter)
+
+    def send(self, request: IceRequest) -> Answer:
+        """One request: the answer's status, headers and body; a transport failure raises
+        :class:`~airflow_provider_ice.exceptions.IceTransportError`."""
+        try:
+            response = self._session.post(
+                request.url,
+                headers=request.headers,
+                proxies=self._proxies,
+                timeout=(self._config.connect_timeout, self._config.read_timeout),
+                allow_redirects=False,
+                verify=self._config.verify is not False,
+            )
+        except (requests.RequestException, OSError) as exc:
+            from airflow_provider_ice.client.failures import transport_error
+
+            raise transport_error(exc, request.action, self._config.address, self._proxy) from None
+        return response.status_code, response.headers, response.content
+
+    def close(self) -> None:
+        self._session.close()
