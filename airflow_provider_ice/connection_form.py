@@ -119,6 +119,12 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     ),
     "retry_max_delay": _number("Retry max delay (s)", NETWORK, "Longest single backoff. Default: 20."),
     "retry_max_elapsed": _number("Retry time limit (s)", NETWORK, "No retry starts after this long. Default: 120."),
+    "max_calls_per_second": _number(
+        "Max calls per second (per process)",
+        NETWORK,
+        "A cap on each ICE action's calls a second, per process (each worker and triggerer counts on its "
+        "own): for accounts that know their quota. Default: none; the provider slows down when ICE throttles.",
+    ),
     "proxy": _text(
         "Proxy URL",
         PROXY,

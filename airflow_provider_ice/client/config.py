@@ -44,6 +44,7 @@ KNOWN_EXTRAS = frozenset(
         "retry_max_elapsed",
         "proxy",
         "no_proxy",
+        "max_calls_per_second",
     }
 )
 #: The name the provider gives itself to ICE: User-Agent on both paths, the RAM role session name.
@@ -86,6 +87,17 @@ class IceConnectionConfig:
     proxy: str | None = field(default=None, repr=False)
     #: ``no_proxy`` extra (None: the environment's NO_PROXY applies).
     no_proxy: str | None = None
+    #: calls a second each action may make from this process (None: as fast as ICE allows)
+    max_calls_per_second: float | None = None
+
+    @property
+    def account(self) -> str:
+        """Who ICE's flow control counts the calls of: the AccessKey ID, or the role (never a rotating key)."""
+        if self.credential_type in ("ram_role_arn", "oidc_role_arn"):
+            return f"role:{self.role_arn}"
+        if self.credential_type == "ecs_ram_role":
+            return f"ecs-role:{self.role_name or 'attached'}"
+        return f"key:{self.access_key_id or self.credential_type}"
 
     @property
     def host(self) -> str:
@@ -270,4 +282,22 @@ def build_connection_config(
         ),
         proxy=_proxy(conn_id, extras.get("proxy")),
         no_proxy=str(extras.get("no_proxy") or "").strip() or None,
+        max_calls_per_second=_rate(conn_id, extras.get("max_calls_per_second")),
     )
+
+
+def _rate(conn_id: str, raw: Any) -> float | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+        if isinstance(raw, bool) or value <= 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _fail(
+            conn_id,
+            "max_calls_per_second",
+            f"is {raw!r}, not a positive number",
+            "Set it to the calls a second each action may make from one process, e.g. 20, or leave it empty.",
+        ) from None
+    return value

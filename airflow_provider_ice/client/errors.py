@@ -29,6 +29,13 @@ from airflow_provider_ice.exceptions import (
 NOT_IDEMPOTENT = frozenset({"StartAIWorkflow"})
 
 
+def is_throttling(error: IceApiError) -> bool:
+    """Whether ICE (or what stands in front of it) refused the call for flow control."""
+    if isinstance(error, IceServiceError):
+        return classify(error.code, error.http_status) is Kind.THROTTLED
+    return error.http_status == 429
+
+
 def may_retry(action: str, error: BaseException) -> bool:
     """Whether ``action`` may be sent again after ``error``."""
     if not isinstance(error, IceApiError) or not error.retryable:

@@ -8,6 +8,8 @@ the request, the send, and :func:`.errors.read_answer` for whatever comes back. 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +18,9 @@ from urllib.parse import urlencode
 from alibabacloud_tea_openapi.utils import Utils
 
 from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
-from airflow_provider_ice.client.errors import error_from_credentials, read_answer
+from airflow_provider_ice.client.errors import error_from_credentials, is_throttling, read_answer
+from airflow_provider_ice.client.ratelimit import AdaptiveRateLimiter, limiter_for
+from airflow_provider_ice.exceptions import IceApiError
 
 API_VERSION = "2020-11-09"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
@@ -82,14 +86,22 @@ def attempt(
     send: Callable[[IceRequest], Answer],
     action: str,
     query: dict[str, str],
+    deadline: float | None = None,
 ) -> dict[str, Any]:
-    """One attempt of ``action`` on the sync path: the answer's JSON, or the error (raised)."""
+    """One attempt of ``action`` on the sync path: the answer's JSON, or the error (raised). It
+    waits first for its slot in the process's pacing of the action (:mod:`.ratelimit`), never past
+    ``deadline`` (``time.monotonic()``: the call's retry time limit still holds)."""
     try:
         current = credential.get_credential()
     except Exception as exc:
         raise error_from_credentials(exc, action, config.credential_type) from None
-    request = build_request(config.protocol, config.endpoint, action, query, current)
-    return read_answer(action, *send(request), request.target)
+    limiter = _limiter(config, action)
+    ticket = limiter.reserve()
+    while (nap := limiter.nap(ticket, deadline)) > 0:
+        time.sleep(nap)
+    request = build_request(config.protocol, config.endpoint, action, query, current)  # signed after the wait
+    sent_at = limiter.now()
+    return _learn(limiter, sent_at, lambda: read_answer(action, *send(request), request.target))
 
 
 async def aattempt(
@@ -98,11 +110,35 @@ async def aattempt(
     send: Callable[[IceRequest], Awaitable[Answer]],
     action: str,
     query: dict[str, str],
+    deadline: float | None = None,
 ) -> dict[str, Any]:
     """:func:`attempt` on the async path."""
     try:
         current = await credential.get_credential_async()
     except Exception as exc:
         raise error_from_credentials(exc, action, config.credential_type) from None
-    request = build_request(config.protocol, config.endpoint, action, query, current)
-    return read_answer(action, *(await send(request)), request.target)
+    limiter = _limiter(config, action)
+    ticket = limiter.reserve()
+    # A poll of the schedule, not of an event: the wait is computed, and shared with sync callers.
+    while (nap := limiter.nap(ticket, deadline)) > 0:  # noqa: ASYNC110
+        await asyncio.sleep(nap)
+    request = build_request(config.protocol, config.endpoint, action, query, current)  # signed after the wait
+    sent_at = limiter.now()
+    answer = await send(request)
+    return _learn(limiter, sent_at, lambda: read_answer(action, *answer, request.target))
+
+
+def _limiter(config: IceConnectionConfig, action: str) -> AdaptiveRateLimiter:
+    return limiter_for(config.account, config.endpoint, action, config.max_calls_per_second)
+
+
+def _learn(limiter: AdaptiveRateLimiter, sent_at: float, read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Read an answer, telling the limiter whether ICE throttled it (failures without an answer say nothing)."""
+    try:
+        body = read()
+    except IceApiError as exc:
+        if exc.http_status is not None:
+            limiter.answered(is_throttling(exc), sent_at)
+        raise
+    limiter.answered(False, sent_at)
+    return body

@@ -8,6 +8,7 @@ use, so DAG files that import sensors and operators stay cheap to parse.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -180,8 +181,11 @@ class IceHook(BaseHook):
 
         config = self.get_connection_config()
         credential, send = self._get_credential(config), self._sync_sender().send
+        deadline = time.monotonic() + config.retry.max_elapsed
         try:
-            return call_with_retries(action, config.retry, lambda: attempt(config, credential, send, action, query))
+            return call_with_retries(
+                action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
+            )
         except IceApiError as exc:
             raise in_connection(exc, self.ice_conn_id) from None
 
@@ -193,9 +197,10 @@ class IceHook(BaseHook):
 
         config = await self.aget_connection_config()
         credential = self._get_credential(config)
+        deadline = time.monotonic() + config.retry.max_elapsed
         try:
             return await acall_with_retries(
-                action, config.retry, lambda: aattempt(config, credential, sender.send, action, query)
+                action, config.retry, lambda: aattempt(config, credential, sender.send, action, query, deadline)
             )
         except IceApiError as exc:
             raise in_connection(exc, self.ice_conn_id) from None

@@ -11,7 +11,7 @@ Fixtures:
 - ``ice_airflow_db``: the metadata DB of the session's ``AIRFLOW_HOME``, migrated once (``airflow db
   migrate``); returns ``AIRFLOW_HOME``. Needed by DAG runs (:func:`~airflow_provider_ice.testing.dagrun.run_dag`).
 - ``ice_emulator``: a started :class:`~airflow_provider_ice.testing.emulator.IceEmulator` (plain
-  HTTP) with a fresh backend per test.
+  HTTP) with a fresh backend per test (and the process's pacing of ICE calls forgotten).
 - ``ice_emulator_tls``: the same over HTTPS with a self-signed certificate.
 - ``ice_connection``: sets ``AIRFLOW_CONN_ICE_DEFAULT`` to a connection pointing at ``ice_emulator``
   and returns its id (``ice_default``).
@@ -75,18 +75,26 @@ def _ice_emulator_tls_session() -> Iterator[IceEmulator]:
         yield emulator
 
 
+def _fresh(emulator: IceEmulator) -> Iterator[IceEmulator]:
+    """The emulator with a fresh backend, and this process's pacing of ICE calls forgotten: what one
+    test throttled must not slow the next."""
+    from airflow_provider_ice.client.ratelimit import forget_limiters
+
+    emulator.backend.reset()
+    forget_limiters()
+    yield emulator
+    emulator.backend.reset()
+    forget_limiters()
+
+
 @pytest.fixture
 def ice_emulator(_ice_emulator_session: IceEmulator) -> Iterator[IceEmulator]:
-    _ice_emulator_session.backend.reset()
-    yield _ice_emulator_session
-    _ice_emulator_session.backend.reset()
+    yield from _fresh(_ice_emulator_session)
 
 
 @pytest.fixture
 def ice_emulator_tls(_ice_emulator_tls_session: IceEmulator) -> Iterator[IceEmulator]:
-    _ice_emulator_tls_session.backend.reset()
-    yield _ice_emulator_tls_session
-    _ice_emulator_tls_session.backend.reset()
+    yield from _fresh(_ice_emulator_tls_session)
 
 
 @pytest.fixture

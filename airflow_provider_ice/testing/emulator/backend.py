@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from airflow_provider_ice.client.codes import status_of
+from airflow_provider_ice.testing.emulator.flow_control import FlowControl
 
 RUNNING = "running"
 FINAL_STATUSES = ("succeeded", "partial-succeeded", "failed", "stopped")
@@ -150,6 +151,8 @@ class IceBackend:
         self.tasks: dict[str, EmulatedTask] = {}
         self.faults: list[Fault] = []
         self._calls: Counter[tuple[str, str | None]] = Counter()
+        #: per-account, per-action calls a second (off until set): :mod:`.flow_control`
+        self.flow_control = FlowControl()
 
     # ---- set-up -----------------------------------------------------------------------------
 
@@ -226,16 +229,19 @@ class IceBackend:
             self.tasks.clear()
             self.faults.clear()
             self._calls.clear()
+        self.flow_control.reset()
 
     def load_scenario(self, scenario: dict[str, Any]) -> None:
         """``{"workflows": [{"workflow_id": ..., ...}], "tasks": [{"workflow_id": ..., "task_id": ...}],
-        "faults": [{"kind": ..., "count": ...}]}``"""
+        "faults": [{"kind": ..., "count": ...}], "flow_control": [{"action": ..., "rate": ..., "code": ...}]}``"""
         for wf in scenario.get("workflows", []):
             self.add_workflow(**wf)
         for task in scenario.get("tasks", []):
             self.add_task(**task)
         for fault in scenario.get("faults", []):
             self.inject(**fault)
+        for limit in scenario.get("flow_control", []):
+            self.flow_control.set(**limit)
 
     # ---- observation ------------------------------------------------------------------------
 

@@ -52,8 +52,9 @@ class Gateway:
 
     def authenticate(
         self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, list[str]], body: bytes
-    ) -> str:
-        """Check one request as the gateway does; return the principal's display name, or raise :class:`ApiError`."""
+    ) -> tuple[str, str]:
+        """Check one request as the gateway does; return (AccessKey ID, principal's display name), or
+        raise :class:`ApiError`."""
         first = {name: values[0] for name, values in headers.items() if values}
         version = first.get("x-acs-version")
         if not version:
@@ -70,7 +71,7 @@ class Gateway:
         self._check_date(first.get("x-acs-date", ""))
         signature.verify(auth, secret, method, path, query, headers, body)
         self._check_nonce(first.get("x-acs-signature-nonce", ""))
-        return principal
+        return auth.access_key_id, principal
 
     def _check_date(self, value: str) -> None:
         if not self.settings.check_date:

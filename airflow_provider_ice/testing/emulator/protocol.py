@@ -188,7 +188,10 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
         params.update(parse_qsl(body.decode(), keep_blank_values=True))
     try:
         headers = {name.lower(): request.headers.getall(name) for name in set(request.headers.keys())}
-        principal = gateway.authenticate(request.method, request.path, query, headers, body)
+        account, principal = gateway.authenticate(request.method, request.path, query, headers, body)
+        refused = backend.flow_control.admit(account, action)
+        if refused is not None:
+            raise ApiError(refused, "Request was denied due to user flow control.")
         fault = backend.take_fault(action)
         if fault is not None:
             response = await _apply_fault(request, fault, action, principal)
@@ -209,7 +212,10 @@ async def _control(request: web.Request) -> web.Response:
     payload = await request.json() if request.can_read_body else {}
     try:
         if what == "calls":
-            return _json(200, {"calls": backend.calls_snapshot()})
+            return _json(200, {"calls": backend.calls_snapshot(), **backend.flow_control.snapshot()})
+        if what == "flow_control":
+            backend.flow_control.set(**payload)
+            return _json(200, {})
         if what == "workflows" and request.method == "PATCH":
             return _json(200, asdict(backend.update_workflow(**payload)))
         if what == "workflows":

@@ -296,6 +296,14 @@ class IceEmulatorProcess(_Endpoint):
     def inject(self, kind: str, count: int | None = 1, **kwargs: Any) -> None:
         self._control("faults", {"kind": kind, "count": count, **kwargs})
 
+    def set_flow_control(self, action: str, rate: float | None, code: str = "Throttling.User") -> None:
+        """Allow ``rate`` calls a second of ``action`` per account (None: no limit)."""
+        self._control("flow_control", {"action": action, "rate": rate, "code": code})
+
+    def refused(self, action: str) -> int:
+        """Calls of ``action`` refused by the flow control so far."""
+        return int(self._control("calls").get("refused", {}).get(action, 0))
+
     def call_counts(self) -> list[dict[str, Any]]:
         """Requests received so far: ``{"action", "task_id", "count"}`` rows."""
         return list(self._control("calls")["calls"])
