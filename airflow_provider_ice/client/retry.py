@@ -72,7 +72,16 @@ def call_with_retries(action: str, settings: RetrySettings, fn: Callable[[], T])
 async def acall_with_retries(action: str, settings: RetrySettings, fn: Callable[[], Awaitable[T]]) -> T:
     """Like :func:`call_with_retries`, waiting with ``asyncio.sleep``."""
 
+    try:
+        return await fn()
+    except Exception as exc:
+        if not may_retry(action, exc):
+            raise
+        first = [exc]
+
     async def attempt() -> T:  # tenacity awaits coroutine functions only, not lambdas returning awaitables
+        if first:
+            raise first.pop()
         return await fn()
 
     return await AsyncRetrying(**_policy(action, settings))(attempt)
