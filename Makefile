@@ -49,12 +49,11 @@ e2e: $(STAMP)
 e2e-distributed: $(STAMP)
 	timeout --signal=INT 1500 $(BIN)/pytest -m distributed tests/e2e -s
 
-# The performance benchmarks (not part of `make test`, which runs a smoke pass of each).
+# The performance benchmarks, written to build/bench.md with the date, machine and command (about an
+# hour: three runs of each row, the 10,000-wait rows once; `make test` runs a smoke pass of each).
 bench: $(STAMP)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group test --group bench
-	$(BIN)/python benchmarks/triggerer_density.py
-	$(BIN)/python benchmarks/import_cost.py
-	$(BIN)/python benchmarks/api_calls.py
+	$(BIN)/python benchmarks/bench.py
 
 # example_ice_workflow end to end against the bundled emulator (no cloud account, no network).
 demo: $(STAMP)

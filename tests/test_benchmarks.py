@@ -52,3 +52,14 @@ def test_import_cost_smoke():
 def test_api_calls_smoke():
     out = run("api_calls.py")
     assert "2-hour task at the default 30 s" in out
+
+
+def test_bench_rows_smoke(tmp_path):
+    """Every make bench row at tiny sizes, in one process (the mapped-starts row needs Airflow's
+    services; its pacing is tested in test_rate_limit): the report is written and every wait ended right."""
+    report = tmp_path / "bench.md"
+    run("bench.py", "--smoke", "--out", str(report))
+    text = report.read_text()
+    for heading in ("## Flow control:", "triggers in one process", "## Ours against the floor"):
+        assert heading in text
+    assert "| waits ending right | 40 | 40 |" in text

@@ -254,6 +254,19 @@ class IceBackend:
                 if (action is None or a == action) and (task_id is None or t == task_id)
             )
 
+    def tasks_snapshot(self) -> list[dict[str, Any]]:
+        """Every task: its id, workflow, status and UserData."""
+        with self._lock:
+            return [
+                {
+                    "task_id": t.task_id,
+                    "workflow_id": t.workflow.workflow_id,
+                    "status": t.status,
+                    "user_data": t.user_data,
+                }
+                for t in self.tasks.values()
+            ]
+
     def calls_snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return [{"action": a, "task_id": t, "count": n} for (a, t), n in self._calls.items()]

@@ -213,6 +213,8 @@ async def _control(request: web.Request) -> web.Response:
     try:
         if what == "calls":
             return _json(200, {"calls": backend.calls_snapshot(), **backend.flow_control.snapshot()})
+        if what == "tasks" and request.method == "GET":
+            return _json(200, {"tasks": backend.tasks_snapshot()})
         if what == "flow_control":
             backend.flow_control.set(**payload)
             return _json(200, {})

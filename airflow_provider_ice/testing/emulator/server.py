@@ -277,7 +277,7 @@ class IceEmulatorProcess(_Endpoint):
         ctx = ssl.create_default_context(cafile=self.ca_file) if self.tls else None
         request = urllib.request.Request(
             f"{self.url}/_emulator/{what}",
-            data=json.dumps(payload or {}).encode(),
+            data=None if method == "GET" else json.dumps(payload or {}).encode(),
             method=method,
             headers={"content-type": "application/json"},
         )
@@ -296,6 +296,11 @@ class IceEmulatorProcess(_Endpoint):
     def inject(self, kind: str, count: int | None = 1, **kwargs: Any) -> None:
         self._control("faults", {"kind": kind, "count": count, **kwargs})
 
+    @property
+    def pid(self) -> int | None:
+        """The emulator process's id while it runs (to pin it to a core, say)."""
+        return self._proc.pid if self._proc is not None else None
+
     def set_flow_control(self, action: str, rate: float | None, code: str = "Throttling.User") -> None:
         """Allow ``rate`` calls a second of ``action`` per account (None: no limit)."""
         self._control("flow_control", {"action": action, "rate": rate, "code": code})
@@ -303,6 +308,10 @@ class IceEmulatorProcess(_Endpoint):
     def refused(self, action: str) -> int:
         """Calls of ``action`` refused by the flow control so far."""
         return int(self._control("calls").get("refused", {}).get(action, 0))
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task the emulator holds: ``{"task_id", "workflow_id", "status", "user_data"}``."""
+        return list(self._control("tasks", method="GET")["tasks"])
 
     def call_counts(self) -> list[dict[str, Any]]:
         """Requests received so far: ``{"action", "task_id", "count"}`` rows."""

@@ -1,0 +1,151 @@
+"""One measured run of a scale row, in this process (benchmarks/bench.py runs them and writes the report).
+
+    python benchmarks/scale.py flow-control --waits 1000 --interval 5 --quota 50 [--no-limiter] --out r.json
+    python benchmarks/scale.py density --waits 10000 --minutes 10 [--quota 100] --out r.json
+    python benchmarks/scale.py floor --waits 1000 --interval 5 --seconds 40 --out r.json
+
+The emulator runs in its own process, pinned to another core; the figures are this process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.common import pct
+from benchmarks.fleet import FleetResult, pin, run_floor, run_triggers, without_limiter
+
+#: Workflows whose tasks end at staggered fixed times (finish_at) in the flow-control row.
+ENDING_GROUPS = 10
+
+
+def _emulator(task_ids: dict[str, str], ends: dict[str, float], **options: Any) -> Any:
+    from airflow_provider_ice.testing.emulator import IceEmulatorProcess
+
+    scenario = {
+        "workflows": [{"workflow_id": wf, "finish_at": at, "outputs": {"ok": True}} for wf, at in ends.items()],
+        "tasks": [{"workflow_id": wf, "task_id": t} for t, wf in task_ids.items()],
+    }
+    emulator = IceEmulatorProcess(tls=True, scenario=scenario, **options).start()
+    pinned = emulator.pid is not None and pin(emulator.pid, 1) and pin(os.getpid(), 0)
+    os.environ["AIRFLOW_CONN_ICE_DEFAULT"] = emulator.connection_uri()
+    return emulator, pinned
+
+
+def _summary(result: FleetResult, pinned: bool, **extra: Any) -> dict[str, Any]:
+    return {
+        "waits": result.waits,
+        "correct": result.correct,
+        "wall_s": result.wall,
+        "cpu_share": result.cpu / result.wall,
+        "cpu_ms_per_poll": result.cpu * 1000 / max(result.calls, 1),
+        "calls": result.calls,
+        "refused": result.refused,
+        "throttled_share": result.refused / max(result.calls, 1),
+        "calls_per_useful_answer": result.calls / max(result.useful, 1),
+        "lag_p99_ms": pct(result.lags, 99),
+        "lag_max_ms": max(result.lags or [0.0]),
+        "startup_lag_max_ms": max(result.startup_lags or [0.0]),
+        "rss_kb_per_wait": result.rss_growth_kb,
+        "delay_p95_s": pct(result.delays, 95) if result.delays else None,
+        "emulator_pinned": pinned,
+        **extra,
+    }
+
+
+def flow_control(args: argparse.Namespace) -> dict[str, Any]:
+    """N waits polling every ``interval`` s (fixed) against ``quota`` calls a second; their tasks end
+    at fixed, staggered times (from ``first`` to ``first + spread`` s after the start)."""
+    if args.no_limiter:
+        without_limiter()
+    start = time.time()
+    ends = {f"wf{g}": start + args.first + args.spread * g / (ENDING_GROUPS - 1) for g in range(ENDING_GROUPS)}
+    task_ids = {f"t{i:05d}": f"wf{i % ENDING_GROUPS}" for i in range(args.waits)}
+    emulator, pinned = _emulator(task_ids, ends)
+    try:
+        emulator.set_flow_control("GetAIWorkflowTask", args.quota)
+        task_ends = {t: ends[wf] for t, wf in task_ids.items()}
+        result = asyncio.run(
+            run_triggers(
+                emulator, task_ends, poll_interval=args.interval, max_poll_interval=args.interval, timeout=3600
+            )
+        )
+    finally:
+        emulator.stop()
+    allowed = args.waits / args.quota  # the poll interval the quota allows
+    return _summary(result, pinned, limiter=not args.no_limiter, quota=args.quota, allowed_interval_s=allowed)
+
+
+def density(args: argparse.Namespace) -> dict[str, Any]:
+    """N waits at the trigger's default (adaptive) polling, created at once in a fresh loop, all of
+    whose tasks end after ``minutes``; optionally against ``quota`` calls a second."""
+    start = time.time()
+    ends = {"wf": start + args.minutes * 60}
+    task_ids = {f"t{i:05d}": "wf" for i in range(args.waits)}
+    emulator, pinned = _emulator(task_ids, ends)
+    try:
+        if args.quota:
+            emulator.set_flow_control("GetAIWorkflowTask", args.quota)
+        task_ends = dict.fromkeys(task_ids, ends["wf"])
+        polling = {} if args.interval is None else {"poll_interval": args.interval, "max_poll_interval": args.interval}
+        result = asyncio.run(run_triggers(emulator, task_ends, timeout=args.minutes * 60 + 3600, **polling))
+    finally:
+        emulator.stop()
+    return _summary(result, pinned, quota=args.quota or None, minutes=args.minutes)
+
+
+def floor(args: argparse.Namespace) -> dict[str, Any]:
+    """Ours and the floor on the same schedule, in this process: N triggers polling every
+    ``interval`` s for ``seconds``, then N bare aiohttp pollers for as long."""
+    start = time.time()
+    ends = {"wf": start + args.seconds + 5}
+    task_ids = {f"t{i:05d}": "wf" for i in range(args.waits)}
+    emulator, pinned = _emulator(task_ids, ends, check_nonce=False)
+    try:
+        task_ends = dict.fromkeys(task_ids, ends["wf"])
+        ours = asyncio.run(
+            run_triggers(emulator, task_ends, poll_interval=args.interval, max_poll_interval=args.interval)
+        )
+        bare = asyncio.run(run_floor(emulator, list(task_ids), args.interval, args.seconds))
+    finally:
+        emulator.stop()
+    ours_ms, floor_ms = ours.cpu * 1000 / ours.calls, bare.cpu * 1000 / bare.calls
+    return _summary(ours, pinned, floor_cpu_ms_per_poll=floor_ms, ratio_to_floor=ours_ms / floor_ms)
+
+
+ROWS = {"flow-control": flow_control, "density": density, "floor": floor}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("row", choices=sorted(ROWS))
+    parser.add_argument("--waits", type=int, default=1000)
+    parser.add_argument(
+        "--interval", type=float, default=None, help="seconds between polls (density: default, the trigger's own)"
+    )
+    parser.add_argument("--quota", type=float, default=0.0, help="calls a second the emulator allows (0: no limit)")
+    parser.add_argument("--no-limiter", action="store_true", help="switch the client-side flow control off")
+    parser.add_argument("--first", type=float, default=40.0, help="flow-control: the first tasks end after this")
+    parser.add_argument("--spread", type=float, default=45.0, help="flow-control: the last end this much later")
+    parser.add_argument("--minutes", type=float, default=10.0, help="density: how long the waits last")
+    parser.add_argument("--seconds", type=float, default=40.0, help="floor: how long each side polls")
+    parser.add_argument("--out", required=True, help="where to write the result (JSON)")
+    args = parser.parse_args(argv)
+    if args.row != "density" and args.interval is None:
+        args.interval = 5.0
+    result = ROWS[args.row](args)
+    with open(args.out, "w") as f:
+        json.dump(result, f)
+    print(json.dumps(result))
+    return 0 if result["correct"] == result["waits"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
