@@ -232,7 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
 
-    others = (("import_cost.py", ["--runs", "9"]), ("api_calls.py", []), ("triggerer_density.py", []))
+    others: tuple[tuple[str, list[str]], ...] = (
+        ("import_cost.py", ["--runs", "9"]),
+        ("api_calls.py", []),
+        ("triggerer_density.py", []),
+    )
     for script, script_args in () if args.smoke else others:
         done = subprocess.run(
             [sys.executable, os.path.join(ROOT, "benchmarks", script), *script_args],
