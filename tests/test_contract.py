@@ -18,7 +18,7 @@ from airflow_provider_ice.client.contract import BEHAVIOURS, render_tables
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.testing.emulator import FAULT_KINDS, IceEmulator
-from airflow_provider_ice.testing.emulator.backend import FaultKind
+from airflow_provider_ice.testing.emulator.records import FaultKind
 from tests.helpers import call, use_connection
 from tests.test_emulator import raw_call
 

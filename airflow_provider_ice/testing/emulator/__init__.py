@@ -1,17 +1,17 @@
 """A local ICE AI-workflow service for tests, benchmarks, the demo and your own DAG tests.
 
-Protocol (:mod:`.protocol`, :mod:`.signature`) and backend (:mod:`.backend`) are separate, as in
+Protocol (``protocol``, ``gateway``, ``signature``) and backend (``backend``, ``records``) are separate, as in
 moto. Start it with :class:`IceEmulator` (in-process) or :class:`IceEmulatorProcess`.
 """
 
-from airflow_provider_ice.testing.emulator.backend import FAULT_KINDS, REALTIME_TYPES, IceBackend, WorkflowTemplate
-from airflow_provider_ice.testing.emulator.server import (
+from airflow_provider_ice.testing.emulator.backend import IceBackend
+from airflow_provider_ice.testing.emulator.endpoint import (
     DEFAULT_ACCESS_KEY_ID,
     DEFAULT_ACCESS_KEY_SECRET,
     DEFAULT_REGION,
-    IceEmulator,
-    IceEmulatorProcess,
 )
+from airflow_provider_ice.testing.emulator.records import FAULT_KINDS, REALTIME_TYPES, WorkflowTemplate
+from airflow_provider_ice.testing.emulator.server import IceEmulator, IceEmulatorProcess
 
 __all__ = [
     "DEFAULT_ACCESS_KEY_ID",

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tls-dir",
         help="HTTPS (implies --tls) with the CA kept in this folder across restarts (ca.pem: the connection's verify)",
     )
-    parser.add_argument("--scenario", help="JSON file: workflows, tasks, faults and access_keys to load")
+    parser.add_argument("--scenario", help="JSON file: workflows, tasks, faults, flow_control and access_keys to load")
     parser.add_argument(
         "--no-date-check", action="store_true", help="accept any x-acs-date (for tests that freeze time)"
     )

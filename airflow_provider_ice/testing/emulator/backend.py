@@ -1,9 +1,10 @@
 """The emulator's backend: workflow templates, task lifecycles, scheduled faults, call counters.
 
-State only, no answer formats: :mod:`.protocol` parses requests, calls the actions here (which
-return a snapshot of the task or raise :class:`ApiError`, the service's refusal by a code of the
-ICE contract, :mod:`airflow_provider_ice.client.codes`), formats every answer and answers each
-fault kind (:data:`FAULT_KINDS`, owned here). Thread-safe: tests mutate it from their own thread
+State only, no answer formats: ``protocol`` parses requests, calls the actions here (which
+return a snapshot of the task or raise :class:`.ApiError`, the service's refusal by a code of the
+ICE contract, ``airflow_provider_ice.client.codes``), formats every answer and answers each
+fault kind (:data:`~airflow_provider_ice.testing.emulator.records.FAULT_KINDS`). Records and
+codes are in :mod:`.records`. Thread-safe: tests mutate it from their own thread
 while the server serves.
 """
 
@@ -17,132 +18,28 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from airflow_provider_ice.client.codes import status_of
 from airflow_provider_ice.testing.emulator.flow_control import FlowControl
+from airflow_provider_ice.testing.emulator.records import (
+    FAULT_KINDS,
+    REALTIME_TYPES,
+    ApiError,
+    EmulatedTask,
+    Fault,
+    FaultKind,
+    WorkflowTemplate,
+)
 
-RUNNING = "running"
-FINAL_STATUSES = ("succeeded", "partial-succeeded", "failed", "stopped")
-#: Workflow types whose tasks StopAIWorkflowTask stops: ICE documents stopping for real-time
-#: (live streaming, RTC) scenarios only. "Live" is the documentation's example type; the other
-#: names, and "Offline" for the default, are assumed.
-REALTIME_TYPES = ("Live", "RTC")
-
-
-class FaultKind(StrEnum):
-    """What a fault makes the emulator answer (:mod:`.protocol` answers each)."""
-
-    THROTTLING = "throttling"
-    THROTTLING_RETRY_AFTER = "throttling_retry_after"
-    SERVER_ERROR = "server_error"
-    UNAVAILABLE = "unavailable"
-    PERMISSION_DENIED = "permission_denied"
-    NOT_ACTIVATED = "not_activated"
-    SUSPENDED = "suspended"
-    REQUEST_TOO_LONG = "request_too_long"
-    DROP = "drop"
-    DELAY = "delay"
-    NON_JSON = "non_json"
-    REDIRECT = "redirect"
-
-
-_THROTTLING_CODES = ("Throttling.User", "Throttling", "Throttling.Api", "RequestsTooFrequent")
-#: Fault kinds -> the codes each may answer with (first: the default); empty for non-error faults.
-FAULT_KINDS: dict[FaultKind, tuple[str, ...]] = {
-    FaultKind.THROTTLING: _THROTTLING_CODES,
-    FaultKind.THROTTLING_RETRY_AFTER: _THROTTLING_CODES,
-    FaultKind.SERVER_ERROR: ("InternalError",),
-    FaultKind.UNAVAILABLE: ("ServiceUnAvailable",),
-    FaultKind.PERMISSION_DENIED: ("Forbidden.RAM", "Forbidden", "NoPermission", "NotAuthorized"),
-    FaultKind.NOT_ACTIVATED: ("OperationDenied",),
-    FaultKind.SUSPENDED: ("OperationDenied.Suspended",),
-    **{kind: () for kind in (FaultKind.REQUEST_TOO_LONG, FaultKind.DROP, FaultKind.DELAY)},
-    **{kind: () for kind in (FaultKind.NON_JSON, FaultKind.REDIRECT)},
-}
-
-
-class ApiError(Exception):
-    """An error the service answers with: a code of the ICE contract (its documented HTTP status,
-    unless ``status`` overrides it), a message, and for RAM denials the ``access_denied`` detail."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        headers: dict[str, str] | None = None,
-        access_denied: dict[str, Any] | None = None,
-        status: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status or status_of(code)
-        self.code, self.message = code, message
-        self.headers = headers or {}
-        self.access_denied = access_denied
-
-
-@dataclass
-class WorkflowTemplate:
-    """A workflow whose tasks run for ``running_polls`` polls and/or ``running_seconds``, then end;
-    or, when ``finish_at`` (the backend clock's time) is set, until then: a test that must act while
-    tasks run (kill a triggerer, say) holds them with a far ``finish_at`` and moves it closer after.
-
-    ``outputs``/``node_results`` are sent as JSON strings (as the API schema says) unless
-    ``fields_as_objects`` asks for JSON objects, as the documentation's sample response shows.
-    ``type`` is the scenario: only real-time types (:data:`REALTIME_TYPES`) can be stopped; the
-    default, ``Offline``, cannot. ``running_status`` is what a running task reports (any string: an
-    undocumented one tests how a client copes).
-    """
-
-    workflow_id: str
-    name: str = "emulated workflow"
-    running_polls: int = 0
-    running_seconds: float = 0.0
-    finish_at: float | None = None
-    final_status: str = "succeeded"
-    outputs: Any = None
-    node_results: Any = None
-    type: str = "Offline"
-    graph: Any = None
-    fields_as_objects: bool = False
-    running_status: str = RUNNING
-
-    def __post_init__(self) -> None:
-        if self.final_status not in FINAL_STATUSES:
-            raise ValueError(f"final_status must be one of {FINAL_STATUSES}, got {self.final_status!r}")
-
-
-@dataclass
-class EmulatedTask:
-    task_id: str
-    workflow: WorkflowTemplate
-    inputs: Any
-    user_data: Any
-    created: float
-    polls: int = 0
-    status: str = RUNNING
-    finished: float | None = None
-
-
-@dataclass
-class Fault:
-    kind: FaultKind
-    count: int | None = 1
-    rate: float | None = None
-    action: str | None = None
-    delay: float = 0.0
-    retry_after_ms: int = 200
-    #: HTTP status of a ``non_json`` page (default 502), or instead of an error code's documented one
-    status: int | None = None
-    #: the error code, one of :data:`FAULT_KINDS` [kind]
-    code: str | None = None
+__all__ = ["IceBackend"]
 
 
 class IceBackend:
-    """State behind the emulated StartAIWorkflow / GetAIWorkflowTask / StopAIWorkflowTask."""
+    """State behind the emulated StartAIWorkflow / GetAIWorkflowTask / StopAIWorkflowTask.
+
+    :param clock: the time source of tasks' lifecycles (``running_seconds``, ``finish_at``);
+        default :func:`time.time`. A test may pass a controlled clock.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.RLock()
@@ -151,18 +48,28 @@ class IceBackend:
         self.tasks: dict[str, EmulatedTask] = {}
         self.faults: list[Fault] = []
         self._calls: Counter[tuple[str, str | None]] = Counter()
-        #: per-account, per-action calls a second (off until set): :mod:`.flow_control`
+        #: per-account, per-action calls a second (off until set): ``FlowControl.set(action, rate, code)``
         self.flow_control = FlowControl()
 
     # ---- set-up -----------------------------------------------------------------------------
 
     def add_workflow(self, workflow_id: str, **template: Any) -> WorkflowTemplate:
+        """Add (or replace) a workflow template that StartAIWorkflow can start.
+
+        :param workflow_id: its id.
+        :param template: :class:`.WorkflowTemplate`'s other fields (``running_polls``,
+            ``final_status``, ``outputs``…).
+        """
         with self._lock:
             wf = self.workflows[workflow_id] = WorkflowTemplate(workflow_id=workflow_id, **template)
             return wf
 
     def update_workflow(self, workflow_id: str, **changes: Any) -> WorkflowTemplate:
-        """Change a workflow's template; its running tasks follow (e.g. a new ``finish_at``)."""
+        """Change a workflow's template; its running tasks follow (e.g. a new ``finish_at``).
+
+        :param workflow_id: the workflow to change.
+        :param changes: :class:`.WorkflowTemplate` fields and their new values.
+        """
         with self._lock:
             wf = self.workflows[workflow_id]
             for name, value in changes.items():
@@ -172,7 +79,13 @@ class IceBackend:
             return wf
 
     def add_task(self, workflow_id: str, task_id: str | None = None, inputs: Any = None, user_data: Any = None) -> str:
-        """Create a task as if StartAIWorkflow had been called (no call is counted)."""
+        """Create a task as if StartAIWorkflow had been called (no call is counted); returns its id.
+
+        :param workflow_id: the template it runs.
+        :param task_id: its TaskId; default None: a random one.
+        :param inputs: its ``Inputs``; default None.
+        :param user_data: its ``UserData``; default None.
+        """
         with self._lock:
             workflow = self.workflows[workflow_id]
             task_id = task_id or uuid.uuid4().hex
@@ -206,6 +119,17 @@ class IceBackend:
         (answer normally after ``delay`` s), non_json (an HTML page, HTTP ``status``: 502 by
         default, as a gateway; 403/407/429 as a proxy might answer), redirect (302 to another host,
         as a misconfigured gateway might answer).
+
+        :param kind: one of :data:`~airflow_provider_ice.testing.emulator.records.FAULT_KINDS`.
+        :param count: how many calls to fault; default 1; None: every call until :meth:`clear_faults`.
+        :param rate: instead of ``count``, the fraction of calls to fault, 0 to 1; default None.
+        :param action: the action to fault (``StartAIWorkflow``…); default None: any.
+        :param delay: seconds a ``delay`` fault waits before answering; default 0.
+        :param retry_after_ms: the ``x-acs-retry-after`` header of ``throttling_retry_after``;
+            default 200.
+        :param status: the HTTP status of a ``non_json`` page (502 by default), or instead of an
+            error code's documented status.
+        :param code: which of the kind's error codes to answer (the first by default).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {sorted(FAULT_KINDS)}, got {kind!r}")
@@ -220,10 +144,12 @@ class IceBackend:
             )
 
     def clear_faults(self) -> None:
+        """Remove every injected fault."""
         with self._lock:
             self.faults.clear()
 
     def reset(self) -> None:
+        """Forget workflows, tasks, faults, call counts and flow control."""
         with self._lock:
             self.workflows.clear()
             self.tasks.clear()
@@ -233,7 +159,11 @@ class IceBackend:
 
     def load_scenario(self, scenario: dict[str, Any]) -> None:
         """``{"workflows": [{"workflow_id": ..., ...}], "tasks": [{"workflow_id": ..., "task_id": ...}],
-        "faults": [{"kind": ..., "count": ...}], "flow_control": [{"action": ..., "rate": ..., "code": ...}]}``"""
+        "faults": [{"kind": ..., "count": ...}], "flow_control": [{"action": ..., "rate": ..., "code": ...}]}``
+
+        :param scenario: the lists above, each entry the keyword arguments of :meth:`add_workflow`,
+            :meth:`add_task`, :meth:`inject` or the flow control's ``set`` (``--scenario`` of the CLI).
+        """
         for wf in scenario.get("workflows", []):
             self.add_workflow(**wf)
         for task in scenario.get("tasks", []):
@@ -246,7 +176,11 @@ class IceBackend:
     # ---- observation ------------------------------------------------------------------------
 
     def calls(self, action: str | None = None, task_id: str | None = None) -> int:
-        """Requests received (faulted and rejected ones included), by action and/or task id."""
+        """Requests received (faulted and rejected ones included), by action and/or task id.
+
+        :param action: count only this action's; default None: every action.
+        :param task_id: count only calls naming this TaskId; default None: any.
+        """
         with self._lock:
             return sum(
                 n
@@ -268,16 +202,26 @@ class IceBackend:
             ]
 
     def calls_snapshot(self) -> list[dict[str, Any]]:
+        """Requests received so far: ``{"action", "task_id", "count"}`` rows."""
         with self._lock:
             return [{"action": a, "task_id": t, "count": n} for (a, t), n in self._calls.items()]
 
     # ---- request handling (called by the protocol layer) ------------------------------------
 
     def record_call(self, action: str, task_id: str | None) -> None:
+        """Count a request (the protocol layer calls it for each).
+
+        :param action: the request's action.
+        :param task_id: the TaskId it names, or None.
+        """
         with self._lock:
             self._calls[(action, task_id)] += 1
 
     def take_fault(self, action: str) -> Fault | None:
+        """The fault this request of ``action`` answers with, if any (one of its count is used).
+
+        :param action: the request's action.
+        """
         with self._lock:
             for fault in self.faults:
                 if fault.action not in (None, action):
@@ -311,7 +255,11 @@ class IceBackend:
     # ---- the actions (called by the protocol layer): state changes, or the service's refusal --------
 
     def start(self, params: dict[str, str]) -> EmulatedTask:
-        """StartAIWorkflow."""
+        """StartAIWorkflow: a new task of the named workflow.
+
+        :param params: the request's parameters (``WorkflowId``, ``Inputs``, ``UserData``…).
+        :raises ApiError: ``MissingParameter``, ``ResourceNotFound`` or ``InvalidParameter``.
+        """
         workflow_id = self._required(params, "WorkflowId")
         if workflow_id not in self.workflows:
             raise ApiError("ResourceNotFound", f"The specified resource WorkflowId {workflow_id} is not found.")
@@ -339,14 +287,22 @@ class IceBackend:
         task.status, task.finished = wf.final_status, now
 
     def get(self, params: dict[str, str]) -> EmulatedTask:
-        """GetAIWorkflowTask: the task, one poll further along its lifecycle."""
+        """GetAIWorkflowTask: the task, one poll further along its lifecycle.
+
+        :param params: the request's parameters (``TaskId``).
+        :raises ApiError: ``MissingParameter`` or ``ResourceNotFound``.
+        """
         with self._lock:
             task = self._task(params)
             self._advance(task)
             return copy.copy(task)  # a snapshot: the protocol formats it outside the lock
 
     def stop(self, params: dict[str, str]) -> EmulatedTask:
-        """StopAIWorkflowTask."""
+        """StopAIWorkflowTask: stops a real-time task; an offline one is refused.
+
+        :param params: the request's parameters (``TaskId``).
+        :raises ApiError: ``MissingParameter``, ``ResourceNotFound`` or ``InvalidParameter``.
+        """
         with self._lock:
             task = self._task(params)
             if task.workflow.type not in REALTIME_TYPES:
@@ -358,15 +314,3 @@ class IceBackend:
             if task.finished is None:
                 task.status, task.finished = "stopped", self._clock()
             return copy.copy(task)
-
-
-__all__ = [
-    "FAULT_KINDS",
-    "REALTIME_TYPES",
-    "ApiError",
-    "EmulatedTask",
-    "Fault",
-    "FaultKind",
-    "IceBackend",
-    "WorkflowTemplate",
-]

@@ -19,7 +19,7 @@ from typing import Any
 
 from airflow_provider_ice.client.codes import REQUEST_LINE_LIMIT
 from airflow_provider_ice.testing.emulator import signature
-from airflow_provider_ice.testing.emulator.backend import ApiError
+from airflow_provider_ice.testing.emulator.records import ApiError
 
 API_VERSION = "2020-11-09"
 #: How far x-acs-date may be from the gateway's clock, and how long a nonce is remembered.

@@ -21,15 +21,9 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from airflow_provider_ice.testing.emulator.backend import (
-    FAULT_KINDS,
-    ApiError,
-    EmulatedTask,
-    Fault,
-    FaultKind,
-    IceBackend,
-)
+from airflow_provider_ice.testing.emulator.backend import IceBackend
 from airflow_provider_ice.testing.emulator.gateway import Gateway
+from airflow_provider_ice.testing.emulator.records import FAULT_KINDS, ApiError, EmulatedTask, Fault, FaultKind
 
 BACKEND_KEY = web.AppKey("backend", IceBackend)
 GATEWAY_KEY = web.AppKey("gateway", Gateway)
@@ -66,7 +60,7 @@ def _html(status: int, title: str) -> web.Response:
     return web.Response(status=status, text=f"<html><body><h1>{title}</h1></body></html>", content_type="text/html")
 
 
-# ---- faults: each kind of backend.FAULT_KINDS and how the service (or what stands in front of it) answers
+# ---- faults: each kind of records.FAULT_KINDS and how the service (or what stands in front of it) answers
 
 
 def _denial(action: str, principal: str) -> dict[str, Any]:

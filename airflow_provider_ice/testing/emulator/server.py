@@ -5,128 +5,51 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
 import threading
 import urllib.request
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator.backend import IceBackend
+from airflow_provider_ice.testing.emulator.endpoint import (
+    DEFAULT_ACCESS_KEY_ID,
+    DEFAULT_ACCESS_KEY_SECRET,
+    EmulatorEndpoint,
+)
 from airflow_provider_ice.testing.emulator.gateway import Gateway, GatewaySettings
 from airflow_provider_ice.testing.emulator.protocol import make_app
 from airflow_provider_ice.testing.emulator.tls import server_certificate, server_context
 
-DEFAULT_ACCESS_KEY_ID = "LTAIemulatorKeyId"
-DEFAULT_ACCESS_KEY_SECRET = "emulator-secret-do-not-use"
-DEFAULT_REGION = "cn-shanghai"
 
-
-class _Endpoint:
-    """What a client needs to reach a running emulator; a context manager around start/stop."""
-
-    _tmp: tempfile.TemporaryDirectory[str] | None = None
-
-    def start(self) -> Self:
-        raise NotImplementedError
-
-    def stop(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _drop_tmp(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    host: str
-    port: int
-    tls: bool
-    ca_file: str | None
-    access_key_id: str
-    access_key_secret: str
-
-    @property
-    def endpoint(self) -> str:
-        """``host:port``, the connection's ``endpoint`` extra."""
-        return f"{self.host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://{self.endpoint}"
-
-    def connection_extras(self, region_id: str = DEFAULT_REGION, **more: Any) -> dict[str, Any]:
-        """Extras of an ``alibaba_cloud_ice`` connection pointing here."""
-        extras: dict[str, Any] = {
-            "region_id": region_id,
-            "endpoint": self.endpoint,
-            "protocol": "https" if self.tls else "http",
-        }
-        if self.tls:
-            extras["verify"] = self.ca_file
-        extras.update(more)
-        return extras
-
-    def connection_uri(self, conn_type: str = "alibaba_cloud_ice", **more: Any) -> str:
-        """An Airflow connection as JSON (for ``AIRFLOW_CONN_ICE_DEFAULT``)."""
-        return json.dumps(
-            {
-                "conn_type": conn_type,
-                "login": self.access_key_id,
-                "password": self.access_key_secret,
-                "extra": self.connection_extras(**more),
-            }
-        )
-
-    def export_line(self, conn_id: str = DEFAULT_CONN_ID, **more: Any) -> str:
-        """A shell line that defines ``conn_id`` through its environment variable."""
-        return f"export AIRFLOW_CONN_{conn_id.upper()}={shlex.quote(self.connection_uri(**more))}"
-
-    def connections_add_args(self, conn_id: str = DEFAULT_CONN_ID, **more: Any) -> list[str]:
-        """``airflow connections add`` arguments (after ``airflow``) that store ``conn_id`` in the
-        metastore, as the UI or a platform team would."""
-        return [
-            "connections",
-            "add",
-            conn_id,
-            "--conn-type",
-            "alibaba_cloud_ice",
-            "--conn-login",
-            self.access_key_id,
-            "--conn-password",
-            self.access_key_secret,
-            "--conn-extra",
-            json.dumps(self.connection_extras(**more)),
-        ]
-
-
-class IceEmulator(_Endpoint):
+class IceEmulator(EmulatorEndpoint):
     """The ICE emulator served from a background thread of this process.
 
     ``emulator.backend`` is the live state: add workflows and tasks, inject faults, read counters.
     Use as a context manager or call :meth:`start` / :meth:`stop`.
 
+    :param host: the address to listen on; default ``127.0.0.1``.
+    :param port: the port; default 0: a free one (read ``port`` after :meth:`start`).
+    :param tls: serve HTTPS with a certificate from a private CA (``ca_file``); default False: plain
+        HTTP.
     :param access_keys: ``{access_key_id: secret}`` or ``{access_key_id: {"secret": ..., "security_token": ...}}``;
-        defaults to one pair, :data:`DEFAULT_ACCESS_KEY_ID` / :data:`DEFAULT_ACCESS_KEY_SECRET`.
+        defaults to one pair, :data:`.DEFAULT_ACCESS_KEY_ID` / :data:`.DEFAULT_ACCESS_KEY_SECRET`.
+    :param backend: the state to serve; default None: a new :class:`.IceBackend`.
     :param tls_hostnames: more names for the TLS certificate (it always names localhost and
-        127.0.0.1), to reach the emulator under another name, e.g. through a proxy.
+        127.0.0.1), to reach the emulator under another name, e.g. through a proxy; default none.
     :param tls_dir: where to keep the TLS CA (``ca.pem``, what a connection's ``verify`` names) and
         the server certificate it signs: the CA is made once and kept across restarts, the server
-        certificate re-issued when it expires. None: a new CA in a temporary folder per start.
+        certificate re-issued when it expires. Default None: a new CA in a temporary folder per start.
     :param check_date: refuse requests signed more than 15 minutes from this machine's clock
-        (``InvalidTimeStamp.Expired``), as ICE's gateway does; switch off for tests that freeze time.
-    :param check_nonce: refuse a signature nonce seen in the last 15 minutes (``SignatureNonceUsed``).
-    :param max_request_line: a longer request line is answered 414 with an HTML page (ICE's real
-        limit is not published).
+        (``InvalidTimeStamp.Expired``), as ICE's gateway does; default True; switch off for tests
+        that freeze time.
+    :param check_nonce: refuse a signature nonce seen in the last 15 minutes
+        (``SignatureNonceUsed``); default True.
+    :param max_request_line: a longer request line is answered 414 with an HTML page; default 8192
+        (an assumption: ICE's real limit is not published).
     """
 
     def __init__(
@@ -158,6 +81,7 @@ class IceEmulator(_Endpoint):
         self._thread: threading.Thread | None = None
 
     def start(self) -> IceEmulator:
+        """Listen (in a background thread) and return self once ready."""
         ssl_context = None
         if self.tls:
             directory = self.tls_dir
@@ -198,6 +122,7 @@ class IceEmulator(_Endpoint):
         return self
 
     def stop(self) -> None:
+        """Stop serving (the backend keeps its state)."""
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(30)
@@ -205,12 +130,22 @@ class IceEmulator(_Endpoint):
         self._drop_tmp()
 
 
-class IceEmulatorProcess(_Endpoint):
+class IceEmulatorProcess(EmulatorEndpoint):
     """The emulator in its own process (``python -m airflow_provider_ice.testing.emulator``).
 
     Script it over its control routes: :meth:`add_workflow`, :meth:`update_workflow`, :meth:`add_task`,
-    :meth:`inject`, :meth:`calls`. ``tls_dir``, ``check_date``, ``check_nonce`` and
-    ``max_request_line`` are :class:`IceEmulator`'s.
+    :meth:`inject`, :meth:`calls`, :meth:`set_flow_control`.
+
+    :param port: the port on 127.0.0.1; default 0: a free one (read ``port`` after
+        :meth:`start`).
+    :param tls: serve HTTPS with a certificate from a private CA (``ca_file``); default False.
+    :param scenario: workflows, tasks, faults and flow control to start with
+        (:meth:`.IceBackend.load_scenario`); default None.
+    :param python: the interpreter to run it with; default this one.
+    :param tls_dir: as :class:`IceEmulator`'s (implies ``tls``); default None.
+    :param check_date: as :class:`IceEmulator`'s; default True.
+    :param check_nonce: as :class:`IceEmulator`'s; default True.
+    :param max_request_line: as :class:`IceEmulator`'s; default 8192.
     """
 
     def __init__(
@@ -234,6 +169,7 @@ class IceEmulatorProcess(_Endpoint):
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def start(self) -> IceEmulatorProcess:
+        """Start the process and return self once it listens."""
         self._tmp = tempfile.TemporaryDirectory(prefix="ice-emulator-")
         cmd = [self._python, "-m", "airflow_provider_ice.testing.emulator", "--port", str(self.port)]
         cmd += ["--max-request-line", str(self.gateway_settings.max_request_line)]
@@ -259,6 +195,7 @@ class IceEmulatorProcess(_Endpoint):
         return self
 
     def stop(self) -> None:
+        """Terminate the process (killed if it does not exit within 10 s)."""
         if self._proc is not None:
             self._proc.terminate()
             try:
@@ -285,15 +222,37 @@ class IceEmulatorProcess(_Endpoint):
             return json.loads(response.read())
 
     def add_workflow(self, workflow_id: str, **template: Any) -> dict[str, Any]:
+        """:meth:`.IceBackend.add_workflow` in the process (``POST /_emulator/workflows``).
+
+        :param workflow_id: the workflow's id.
+        :param template: :class:`.WorkflowTemplate`'s other fields.
+        """
         return self._control("workflows", {"workflow_id": workflow_id, **template})
 
     def update_workflow(self, workflow_id: str, **changes: Any) -> dict[str, Any]:
+        """:meth:`.IceBackend.update_workflow` in the process (``PATCH /_emulator/workflows``).
+
+        :param workflow_id: the workflow to change.
+        :param changes: :class:`.WorkflowTemplate` fields and their new values.
+        """
         return self._control("workflows", {"workflow_id": workflow_id, **changes}, method="PATCH")
 
     def add_task(self, workflow_id: str, task_id: str | None = None, **kwargs: Any) -> str:
+        """:meth:`.IceBackend.add_task` in the process (``POST /_emulator/tasks``); returns the id.
+
+        :param workflow_id: the template it runs.
+        :param task_id: its TaskId; default None: a random one.
+        :param kwargs: ``inputs``, ``user_data``.
+        """
         return self._control("tasks", {"workflow_id": workflow_id, "task_id": task_id, **kwargs})["task_id"]
 
     def inject(self, kind: str, count: int | None = 1, **kwargs: Any) -> None:
+        """:meth:`.IceBackend.inject` in the process (``POST /_emulator/faults``).
+
+        :param kind: one of :data:`.FAULT_KINDS`.
+        :param count: how many calls to fault; default 1; None: every call.
+        :param kwargs: :meth:`.IceBackend.inject`'s other parameters.
+        """
         self._control("faults", {"kind": kind, "count": count, **kwargs})
 
     @property
@@ -302,11 +261,20 @@ class IceEmulatorProcess(_Endpoint):
         return self._proc.pid if self._proc is not None else None
 
     def set_flow_control(self, action: str, rate: float | None, code: str = "Throttling.User") -> None:
-        """Allow ``rate`` calls a second of ``action`` per account (None: no limit)."""
+        """Allow ``rate`` calls a second of ``action`` per account (``POST /_emulator/flow_control``).
+
+        :param action: the action to limit (``GetAIWorkflowTask``…).
+        :param rate: calls a second, with a one-second burst; None: no limit.
+        :param code: what a refused call answers: ``Throttling.User`` (default) or
+            ``RequestsTooFrequent``.
+        """
         self._control("flow_control", {"action": action, "rate": rate, "code": code})
 
     def refused(self, action: str) -> int:
-        """Calls of ``action`` refused by the flow control so far."""
+        """Calls of ``action`` refused by the flow control so far.
+
+        :param action: the action.
+        """
         return int(self._control("calls").get("refused", {}).get(action, 0))
 
     def tasks(self) -> list[dict[str, Any]]:
@@ -318,6 +286,11 @@ class IceEmulatorProcess(_Endpoint):
         return list(self._control("calls")["calls"])
 
     def calls(self, action: str | None = None, task_id: str | None = None) -> int:
+        """Requests received so far (:meth:`.IceBackend.calls`, ``GET /_emulator/calls``).
+
+        :param action: count only this action's; default None: every action.
+        :param task_id: count only calls naming this TaskId; default None: any.
+        """
         rows = self.call_counts()
         return sum(
             r["count"]

@@ -1,7 +1,7 @@
 """Server-side check of Alibaba Cloud V3 (``ACS3-HMAC-SHA256``) signatures, from the public spec.
 
 Written independently of the SDK's signer, so a bug on either side shows up as a mismatch. Refusals
-are :class:`~.backend.ApiError` with the gateway's documented codes.
+are :class:`~.records.ApiError` with the gateway's documented codes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from airflow_provider_ice.testing.emulator.backend import ApiError
+from airflow_provider_ice.testing.emulator.records import ApiError
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 
@@ -72,7 +72,7 @@ def verify(
     headers: Mapping[str, list[str]],
     body: bytes,
 ) -> None:
-    """Raise :class:`~.backend.ApiError` unless ``auth`` signs exactly this request with ``secret``.
+    """Raise :class:`~.records.ApiError` unless ``auth`` signs exactly this request with ``secret``.
 
     ``host`` and every ``x-acs-*`` header present must be signed (the V3 page: every common header
     but Authorization, when present), and ``x-acs-date`` and ``x-acs-signature-nonce`` present.
