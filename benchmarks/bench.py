@@ -12,8 +12,8 @@ Rows (three runs each, reported as min / median / max; the 10,000-wait rows once
    triggerer's own cost), and 100 calls a second (the limiter at scale).
 4. Ours against the floor (1,000 bare aiohttp pollers on the same schedule and TLS), and the
    event-loop lag of a cold start of 1,000 triggers.
-5. The import cost, the calls per wait, and one poll's CPU against the SDK's own paths
-   (benchmarks/import_cost.py, api_calls.py, triggerer_density.py).
+5. The import cost, the calls per wait, one poll's CPU against the SDK's own paths, and one poll's
+   CPU by component (benchmarks/import_cost.py, api_calls.py, triggerer_density.py, poll_profile.py).
 
 ``--smoke`` runs every row at tiny sizes, once (seconds), for ``make test``.
 """
@@ -33,7 +33,7 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from benchmarks.common import machine  # noqa: E402
+from benchmarks.common import report_header  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -125,11 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = SMOKE if args.smoke else FULL
     started = time.time()
     lines = [
-        "# Benchmarks (make bench)",
-        "",
-        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}",
-        f"- machine: {machine()}",
-        f"- command: python benchmarks/bench.py{' --smoke' if args.smoke else ''}",
+        *report_header("Benchmarks", f"make bench (python benchmarks/bench.py{' --smoke' if args.smoke else ''})")[:-1],
         "- the emulator runs in its own process, pinned to another core; the figures are the client process's",
         "- runs: min / median / max" + ("" if sizes.runs == 1 else f" of {sizes.runs}"),
         "",
@@ -202,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         ("event-loop lag p99 (ms), start-up included", "lag_p99_ms", 1),
         ("event-loop lag max (ms), start-up included", "lag_max_ms", 1),
         ("peak RSS growth per wait (KB)", "rss_kb_per_wait", 1),
+        ("longest garbage-collector pause (ms)", "gc_max_ms", 1),
         ("calls / throttled share", "calls", 0),
         ("waits ending right", "correct", 0),
     ):
@@ -225,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("ours: whole-process CPU per poll (ms)", "cpu_ms_per_poll", 3),
                 ("floor: bare aiohttp pollers, CPU per poll (ms)", "floor_cpu_ms_per_poll", 3),
                 ("ours ÷ floor", "ratio_to_floor", 2),
+                ("ours: garbage collection, CPU per poll (ms)", "gc_ms_per_poll", 3),
+                ("floor: garbage collection, CPU per poll (ms)", "floor_gc_ms_per_poll", 3),
             ],
         ),
         *rows_of(
@@ -236,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         ("import_cost.py", ["--runs", "9"]),
         ("api_calls.py", []),
         ("triggerer_density.py", []),
+        ("poll_profile.py", []),
     )
     for script, script_args in () if args.smoke else others:
         done = subprocess.run(
@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             text=True,
             timeout=1800,
         )
-        lines += ["", f"## {script}", "", "```text", done.stdout.strip(), "```"]
+        # From the script's own first line on: the triggers' log lines before it are not the report.
+        out = done.stdout[done.stdout.find("machine: ") :] if "machine: " in done.stdout else done.stdout
+        lines += ["", f"## {script}", "", "```text", out.strip(), "```"]
     lines += ["", f"(all rows: {time.time() - started:.0f} s)"]
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

@@ -19,6 +19,12 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {datetime.date.today().isoformat()}"
 
 
+def report_header(title: str, command: str) -> list[str]:
+    """The first lines of a report under build/ (the docs show them): what, when, where, how."""
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [f"# {title}", "", f"- date: {now}", f"- machine: {machine()}", f"- command: {command}", ""]
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -9,6 +9,7 @@ refusals at the emulator, and for each trigger the delay from its ICE task's end
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ class FleetResult:
     startup_lags: list[float] = field(default_factory=list)
     rss_growth_kb: float = 0.0
     delays: list[float] = field(default_factory=list)
+    gc_seconds: float = 0.0
+    gc_max_ms: float = 0.0
 
     @property
     def useful(self) -> int:
@@ -46,9 +49,12 @@ def pin(pid: int, core: int) -> bool:
 
 
 class _Monitor:
-    """Event-loop lag (ms) of a 10 ms ticker, and the peak RSS, while it runs."""
+    """Event-loop lag (ms) of a 10 ms ticker, the peak RSS, and the time the garbage collector
+    takes (in all, and its longest pause), while it runs."""
 
     def __init__(self, startup_seconds: float) -> None:
+        self.gc_seconds, self.gc_max_ms, self._gc_start = 0.0, 0.0, 0.0
+        gc.callbacks.append(self._gc)
         self.lags: list[float] = []
         self.startup: list[float] = []
         self.rss_peak = rss_kb()
@@ -70,9 +76,18 @@ class _Monitor:
             if ticks % 10 == 0:  # sampling /proc every tick would itself cost CPU
                 self.rss_peak = max(self.rss_peak, rss_kb())
 
+    def _gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+            return
+        took = time.perf_counter() - self._gc_start
+        self.gc_seconds += took
+        self.gc_max_ms = max(self.gc_max_ms, took * 1000)
+
     async def stop(self) -> None:
         self._stop.set()
         await self._task
+        gc.callbacks.remove(self._gc)
 
 
 async def run_triggers(
@@ -107,6 +122,8 @@ async def run_triggers(
         startup_lags=monitor.startup,
         rss_growth_kb=(monitor.rss_peak - rss_base) / len(task_ends),
         delays=[at - task_ends[t] for t, (at, _) in ended.items()],
+        gc_seconds=monitor.gc_seconds,
+        gc_max_ms=monitor.gc_max_ms,
     )
 
 
@@ -154,6 +171,8 @@ async def run_floor(emulator: Any, task_ids: list[str], interval: float, seconds
         correct=len(task_ids),
         lags=monitor.lags,
         rss_growth_kb=(monitor.rss_peak - rss_base) / len(task_ids),
+        gc_seconds=monitor.gc_seconds,
+        gc_max_ms=monitor.gc_max_ms,
     )
 
 

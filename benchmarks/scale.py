@@ -55,6 +55,8 @@ def _summary(result: FleetResult, pinned: bool, **extra: Any) -> dict[str, Any]:
         "startup_lag_max_ms": max(result.startup_lags or [0.0]),
         "rss_kb_per_wait": result.rss_growth_kb,
         "delay_p95_s": pct(result.delays, 95) if result.delays else None,
+        "gc_ms_per_poll": result.gc_seconds * 1000 / max(result.calls, 1),
+        "gc_max_ms": result.gc_max_ms,
         "emulator_pinned": pinned,
         **extra,
     }
@@ -117,7 +119,10 @@ def floor(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         emulator.stop()
     ours_ms, floor_ms = ours.cpu * 1000 / ours.calls, bare.cpu * 1000 / bare.calls
-    return _summary(ours, pinned, floor_cpu_ms_per_poll=floor_ms, ratio_to_floor=ours_ms / floor_ms)
+    floor_gc = bare.gc_seconds * 1000 / bare.calls
+    return _summary(
+        ours, pinned, floor_cpu_ms_per_poll=floor_ms, ratio_to_floor=ours_ms / floor_ms, floor_gc_ms_per_poll=floor_gc
+    )
 
 
 ROWS = {"flow-control": flow_control, "density": density, "floor": floor}

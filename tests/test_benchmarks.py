@@ -44,6 +44,11 @@ def test_triggerer_density_smoke():
     assert "SDK *_async path" in out
 
 
+def test_poll_profile_smoke():
+    out = run("poll_profile.py", "--calls", "20")
+    assert "signing: build_request" in out and "a poll, all of the above" in out
+
+
 def test_import_cost_smoke():
     out = run("import_cost.py", "--runs", "1")
     assert "airflow_provider_ice.sensors.ice" in out

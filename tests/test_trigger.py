@@ -325,7 +325,7 @@ async def test_the_trigger_never_takes_the_sdks_async_path(emulator, monkeypatch
 
 
 def test_connection_uri_form(monkeypatch, ice_emulator):
-    """The README's URI form parses into the same connection."""
+    """The URI form (docs/connection.md: extras as query parameters) parses into the same connection."""
     from airflow_provider_ice.hooks.ice import IceHook
 
     uri = (
@@ -336,3 +336,24 @@ def test_connection_uri_form(monkeypatch, ice_emulator):
     ice_emulator.backend.add_workflow("wf")
     task_id = ice_emulator.backend.add_task("wf")
     assert IceHook(ice_conn_id="ice_uri").get_workflow_task(task_id).status == "succeeded"
+
+
+async def test_the_first_poll_spreads_wider_when_thousands_of_waits_start_at_once(monkeypatch):
+    """One wait polls within 5 s of starting; 3,000 starting at once in the process spread their first
+    polls over 15 s (5 s per thousand), never beyond the poll interval."""
+    import airflow_provider_ice.triggers.ice as module
+
+    bounds: list[float] = []
+
+    def uniform(low: float, high: float) -> float:
+        bounds.append(high)
+        return 0.0
+
+    monkeypatch.setattr(module.random, "uniform", uniform)
+    alone = IceWorkflowTaskTrigger("t", poll_interval=30)
+    await alone._first_poll_delay()
+    monkeypatch.setattr(module, "_first_polls_pending", 2999)
+    await alone._first_poll_delay()
+    await IceWorkflowTaskTrigger("t", poll_interval=10)._first_poll_delay()
+    assert bounds == [5.0, 15.0, 10.0]
+    assert module._first_polls_pending == 2999  # each delay counted itself out again

@@ -33,37 +33,49 @@ XCOM_PUSH_TIMEOUT = 30.0
 # The hook and the client stack load when a trigger first runs, not when the
 # triggerer (or a DAG file) imports this module.
 
-#: Upper bound (seconds) of the random delay before a trigger's first poll.
+#: Upper bound (seconds) of the random delay before a trigger's first poll, per
+#: FIRST_POLLS_PER_SPREAD triggers waiting for their first poll in the process (never beyond the
+#: poll interval): one wait polls within 5 s; 10,000 restarted at once spread over their whole first
+#: interval instead of saturating the triggerer's core for minutes.
 FIRST_POLL_SPREAD = 5.0
+FIRST_POLLS_PER_SPREAD = 1000
+_first_polls_pending = 0
 
 
 class IceWorkflowTaskTrigger(BaseTrigger):
     """Poll GetAIWorkflowTask until the task is terminal; yield exactly one event.
 
     :param workflow_task_id: the ICE TaskId.
-    :param ice_conn_id: the ``alibaba_cloud_ice`` connection.
-    :param region_id: overrides the connection's ``region_id``.
-    :param poll_interval: seconds between polls at first.
+    :param ice_conn_id: the ``alibaba_cloud_ice`` connection; default ``ice_default``.
+    :param region_id: the ICE region instead of the connection's ``region_id``; default None: the
+        connection's.
+    :param poll_interval: seconds between polls at first; default 30.
     :param max_poll_interval: the interval grows with the time waited up to this (see
-        :func:`airflow_provider_ice.waiting.next_poll_interval`); equal to ``poll_interval`` (or None)
-        polls at a fixed rate.
-    :param timeout: seconds from now after which a ``timeout`` event ends the wait (None: no limit).
-    :param accept_partial_success: whether ``partial-succeeded`` is a ``success`` event.
-    :param deadline: absolute end of the wait (epoch seconds); set by :meth:`serialize` so that a
-        trigger rebuilt after a triggerer restart keeps the original deadline.
-    :param started_at: when the wait began (epoch seconds), kept across restarts the same way.
+        ``waiting.next_poll_interval``); default 600; equal to
+        ``poll_interval`` (or None) polls at a fixed rate.
+    :param timeout: seconds from now after which a ``timeout`` event ends the wait; default None: no
+        limit.
+    :param accept_partial_success: whether ``partial-succeeded`` is a ``success`` event; default
+        False: a ``failure``.
+    :param deadline: absolute end of the wait (epoch seconds); default None: now + ``timeout``. Set
+        by :meth:`serialize` so that a trigger rebuilt after a triggerer restart keeps the original
+        deadline.
+    :param started_at: when the wait began (epoch seconds), kept across restarts the same way;
+        default None: now.
     :param stop_on_kill: ask ICE to stop the task (StopAIWorkflowTask) when a user kills the deferred
         task (mark failed/success, clear): Airflow >= 3.3 (below, a warning says it cannot work
         there). ICE stops real-time (live, RTC) tasks only: an offline task keeps running until it
         ends, and the refusal is logged saying so. Never on triggerer restart or timeout. Set by the
-        start operator, which owns the task; the sensor only watches.
+        start operator, which owns the task; the sensor only watches. Default False.
     :param end_from_trigger: (Airflow >= 3.3; below, refused) end the Airflow task from here (``TaskSuccessEvent`` /
         ``TaskFailedEvent`` / ``TaskSkippedEvent`` carrying the XCom contract) instead of resuming
         it on a worker: the sensor's ``start_from_trigger`` mode, which then needs no worker at all.
-    :param soft_fail: with ``end_from_trigger``, skip instead of failing on timeout or a failed task.
+        Default False.
+    :param soft_fail: with ``end_from_trigger``, skip instead of failing on timeout or a failed
+        task; default False.
     :param unreachable_timeout: end with an ``error`` event once every poll has failed for this many
-        seconds (the message gives the first failure, the number of failed polls and the last error);
-        None: poll on until the deadline.
+        seconds (the message gives the first failure, the number of failed polls and the last
+        error); default 3600; None: poll on until the deadline.
 
     The event is ``{"status": "success" | "failure" | "error" | "timeout", "workflow_task_id",
     "task_status", "message", "error_code", "retryable"}``: never Outputs or NodeResults, which the
@@ -205,6 +217,15 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             else:
                 log_stop(self.log, self.workflow_task_id, None)
 
+    async def _first_poll_delay(self) -> None:
+        global _first_polls_pending
+        _first_polls_pending += 1
+        spread = FIRST_POLL_SPREAD * max(1.0, _first_polls_pending / FIRST_POLLS_PER_SPREAD)
+        try:
+            await asyncio.sleep(random.uniform(0, min(self.poll_interval, spread)))
+        finally:
+            _first_polls_pending -= 1
+
     async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
         """Poll until the wait ends; return the event and, if the task is terminal, its record."""
         from airflow_provider_ice.models import IceWorkflowTask
@@ -222,7 +243,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
         # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
         # deferring task has just checked the status itself, so nothing is lost.
-        await asyncio.sleep(random.uniform(0, min(self.poll_interval, FIRST_POLL_SPREAD)))
+        await self._first_poll_delay()
         while True:
             answer: IceWorkflowTask | Exception
             try:
