@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import time
 import urllib.error
@@ -108,6 +109,22 @@ def test_the_command_serves_a_scenario_over_tls():
     time.sleep(0.1)
     with pytest.raises(OSError):
         urllib.request.urlopen(emulator.url, timeout=2)
+
+
+def test_the_documented_scenario_loads_every_key():
+    """docs/emulator.md includes tests/docs_examples/scenario.json: its workflow, task, fault, flow
+    control and key pair are all in effect in the process the command starts."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs_examples", "scenario.json")) as f:
+        scenario = json.load(f)
+    with IceEmulatorProcess(scenario=scenario) as emulator:
+        assert (emulator.access_key_id, emulator.access_key_secret) == ("LTAIteamKeyId", "team-secret")
+        status, body = raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "t-1"})
+        assert (status, body["Code"]) == (400, "Throttling.User")  # the one injected fault
+        status, body = raw_call(emulator, "GetAIWorkflowTask", {"TaskId": "t-1"})
+        assert (status, body["WorkflowTask"]["Status"]) == (200, "running")
+        assert emulator.calls("GetAIWorkflowTask", "t-1") == 2
+        with urllib.request.urlopen(emulator.url + "/_emulator/calls", timeout=10) as response:
+            assert json.loads(response.read())["limits"]["GetAIWorkflowTask"]["rate"] == 50
 
 
 def test_tasks_held_by_finish_at_end_when_it_is_moved_closer():

@@ -18,7 +18,10 @@ CODES = ("Throttling.User", "RequestsTooFrequent")
 
 
 class FlowControl:
-    """Token buckets per (account, action): ``rate`` tokens a second, at most ``rate`` (one second's) held."""
+    """Token buckets per (account, action): ``rate`` tokens a second, at most ``rate`` (one second's) held.
+
+    :param clock: the monotonic clock the buckets refill by; default :func:`time.monotonic`.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -28,7 +31,14 @@ class FlowControl:
         self.refused: Counter[str] = Counter()
 
     def set(self, action: str, rate: float | None, code: str = CODES[0]) -> None:
-        """Allow ``rate`` calls a second of ``action`` per account (None: no limit), refused with ``code``."""
+        """Allow ``rate`` calls a second of ``action`` per account, with a one-second burst.
+
+        :param action: the API action, e.g. ``GetAIWorkflowTask``.
+        :param rate: calls a second per account; None removes the action's limit.
+        :param code: what a refused call answers: ``Throttling.User`` (400; default) or
+            ``RequestsTooFrequent`` (403).
+        :raises ValueError: for another code or a rate that is not positive.
+        """
         if code not in CODES:
             raise ValueError(f"flow control answers one of {list(CODES)}, got {code!r}")
         if rate is not None and rate <= 0:
@@ -41,7 +51,11 @@ class FlowControl:
             self._buckets = {key: value for key, value in self._buckets.items() if key[1] != action}
 
     def admit(self, account: str, action: str) -> str | None:
-        """None if the call may go on; else the code to refuse it with."""
+        """None if the call may go on; else the code to refuse it with (counted in ``refused``).
+
+        :param account: the caller's AccessKey ID.
+        :param action: the API action.
+        """
         with self._lock:
             limit = self._limits.get(action)
             if limit is None:
@@ -58,6 +72,7 @@ class FlowControl:
             return None
 
     def snapshot(self) -> dict[str, Any]:
+        """``{"limits": {action: {"rate", "code"}}, "refused": {action: count}}`` (``GET /_emulator/calls``)."""
         with self._lock:
             return {
                 "limits": {a: {"rate": r, "code": c} for a, (r, c) in self._limits.items()},
@@ -65,6 +80,7 @@ class FlowControl:
             }
 
     def reset(self) -> None:
+        """Remove every limit and forget the buckets and the refusals."""
         with self._lock:
             self._limits.clear()
             self._buckets.clear()

@@ -140,7 +140,8 @@ class IceEmulatorProcess(EmulatorEndpoint):
         :meth:`start`).
     :param tls: serve HTTPS with a certificate from a private CA (``ca_file``); default False.
     :param scenario: workflows, tasks, faults and flow control to start with
-        (:meth:`.IceBackend.load_scenario`); default None.
+        (:meth:`.IceBackend.load_scenario`), and ``access_keys`` (as :class:`IceEmulator`'s) whose
+        first pair the connection then uses; default None.
     :param python: the interpreter to run it with; default this one.
     :param tls_dir: as :class:`IceEmulator`'s (implies ``tls``); default None.
     :param check_date: as :class:`IceEmulator`'s; default True.
@@ -192,6 +193,8 @@ class IceEmulatorProcess(EmulatorEndpoint):
             raise RuntimeError("the ICE emulator process exited before it was ready")
         info = json.loads(line)
         self.port, self.ca_file = info["port"], info.get("ca_file")
+        # the scenario's access_keys, when it has some, replace the default pair
+        self.access_key_id, self.access_key_secret = info["connection"]["login"], info["connection"]["password"]
         return self
 
     def stop(self) -> None:
