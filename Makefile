@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test test-matrix lint typecheck unit quick demo e2e e2e-distributed bench dist clean
+.PHONY: venv test test-matrix lint typecheck unit quick demo e2e e2e-distributed bench docs dist clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.8'
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group test --group lint
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group test --group lint --group docs
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -52,8 +52,15 @@ e2e-distributed: $(STAMP)
 # The performance benchmarks, written to build/bench.md with the date, machine and command (about an
 # hour: three runs of each row, the 10,000-wait rows once; `make test` runs a smoke pass of each).
 bench: $(STAMP)
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group test --group bench
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e . --group test --group lint --group docs --group bench
 	$(BIN)/python benchmarks/bench.py
+
+# The docs (Sphinx, docs/) as HTML in build/docs, every warning an error (-W, nitpicky -n). They show
+# the reports under build/ that make bench, test-matrix and e2e-distributed wrote, else the
+# reference copies in docs/reports.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -q -W -n --keep-going -b html -d build/docs/.doctrees docs build/docs
+	$(BIN)/sphinx-build -q -W -n --keep-going -b doctest -d build/docs/.doctrees docs build/docs-doctest
 
 # example_ice_workflow end to end against the bundled emulator (no cloud account, no network).
 demo: $(STAMP)

@@ -9,6 +9,7 @@ per line, the tests passed, skipped (with the reasons) and failed, and the demo'
 from __future__ import annotations
 
 import os
+import sys
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -21,6 +22,9 @@ nox.options.error_on_missing_interpreters = True
 nox.options.sessions = ["tests", "report"]
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, ROOT)
+from benchmarks.common import report_header  # noqa: E402
+
 RESOLVED_ON = "2026-11-29T00:00:00Z"
 RESULTS = os.path.join(ROOT, "build", "matrix")
 LINES = sorted(
@@ -81,7 +85,7 @@ def report(session: nox.Session) -> None:
             f"| {'ok' if seconds else 'not run' if counts['failures'] + counts['errors'] else 'FAILED'} "
             f"| {seconds or '-'} s | {ran} |"
         )
-    lines = ["# The version matrix (make test-matrix)", "", *rows, "", "## Skipped, by line", ""]
+    lines = [*report_header("The version matrix", "make test-matrix"), *rows, "", "## Skipped, by line", ""]
     for line, reasons in skips.items():
         lines += [f"- **{line}**: " + "; ".join(f"{reason} (x{n})" for reason, n in sorted(reasons.items()))]
     text = "\n".join(lines) + "\n"

@@ -1,6 +1,9 @@
 """The provider's exceptions.
 
-- :class:`IceError`: the base of them all (an ``AirflowException``).
+- :class:`IceError`: the base of them all (an ``AirflowException``): every exception the hook raises,
+  and every connection or argument error. The sensor and operator end a task with Airflow's own
+  ``AirflowFailException``, ``AirflowSensorTimeout`` or ``AirflowSkipException``, an ``IceApiError``
+  as the ``__cause__`` where a call failed.
 - :class:`IceApiError`: a call to ICE failed (after any retries); one of
   - :class:`IceServiceError`: ICE, or its gateway, answered with an error code;
   - :class:`IceTransportError`: no usable answer (the network, a proxy, a page that is not ICE's).
@@ -30,7 +33,7 @@ REQUEST_TOO_LONG = "RequestLineTooLong"
 
 
 class IceError(AirflowException):
-    """Base of every exception this provider raises."""
+    """Base of every exception the hook raises, and of connection and argument errors."""
 
 
 class IceApiError(IceError):
@@ -39,15 +42,19 @@ class IceApiError(IceError):
     :param code: ICE's error code (``Throttling.User``, ``InvalidParameter`` …), or for failures
         without an ICE answer one of this module's codes (``ConnectionFailed``, ``ReadTimeout`` …).
     :param message: what went wrong.
-    :param http_status: the HTTP status of the answer; None when none arrived.
-    :param request_id: ICE's RequestId, for support tickets.
-    :param retryable: whether the failure is transient (retrying later may succeed).
-    :param retry_after: seconds the service asked us to wait (``x-acs-retry-after``), if it did.
+    :param http_status: the HTTP status of the answer; default None: none arrived.
+    :param request_id: ICE's RequestId, for support tickets; default None.
+    :param retryable: whether the failure is transient (retrying later may succeed); default False.
+    :param retry_after: seconds the service asked us to wait (``x-acs-retry-after``), if it did;
+        default None.
     :param may_have_run: whether ICE may have acted on the request (it was sent and no answer proved
-        otherwise): a StartAIWorkflow that fails so is never repeated, as it may have created a task.
-    :param hint: what to do about it (which field to check, which permission to grant), shown after the message.
+        otherwise): a StartAIWorkflow that fails so is never repeated, as it may have created a task;
+        default False.
+    :param hint: what to do about it (which field to check, which permission to grant), shown after
+        the message; default None.
     :param access_denied: the gateway's ``AccessDeniedDetail`` of a RAM denial (``AuthAction``,
-        ``AuthPrincipalType``, ``AuthPrincipalDisplayName``, ``PolicyType``, ``NoPermissionType`` …).
+        ``AuthPrincipalType``, ``AuthPrincipalDisplayName``, ``PolicyType``, ``NoPermissionType`` …);
+        default None.
     """
 
     def __init__(
@@ -100,7 +107,7 @@ class IceApiError(IceError):
 
 class IceServiceError(IceApiError):
     """ICE, or the OpenAPI gateway in front of it, answered with an error code (see the contract
-    table, :mod:`airflow_provider_ice.client.codes`)."""
+    table, ``airflow_provider_ice.client.codes``)."""
 
 
 class IceTransportError(IceApiError):
@@ -116,6 +123,7 @@ def _rebuild_api_error(cls: type[IceApiError], code: str, message: str, fields: 
 class IceConfigurationError(IceError):
     """A connection field or operator argument is missing or invalid; the message says which and how to fix it.
 
+    :param message: what is wrong and how to fix it, naming the connection.
     :param detail: the message without the connection id (what the connection form's Test shows,
         where the id is Airflow's throwaway one); defaults to the message.
     """

@@ -136,7 +136,7 @@ def _run_facet_class() -> type:
 
         @staticmethod
         def _get_schema() -> str:
-            # No published JSON schema: the README's Lineage section documents the facet.
-            return "https://pypi.org/project/airflow-provider-ice/#lineage"
+            # No published JSON schema: the docs' Lineage page documents the facet.
+            return "https://airflow-provider-ice.readthedocs.io/en/latest/lineage.html"
 
     return IceWorkflowTaskRunFacet

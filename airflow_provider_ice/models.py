@@ -37,6 +37,8 @@ def parse_json_field(value: Any) -> Any:
 
     JSON text is decoded; a string that is not JSON stays the string; ``""`` and None mean absent
     (None); anything already decoded (dict, list, number) is returned as it is.
+
+    :param value: the field as the answer carried it.
     """
     if value is None:
         return None
@@ -61,6 +63,20 @@ class IceWorkflowTask:
     """One AI workflow task as GetAIWorkflowTask returned it, with its JSON fields parsed.
 
     Immutable and JSON-serialisable (:meth:`to_dict` / :meth:`from_dict`).
+
+    :param task_id: the TaskId.
+    :param status: as ICE reports it: ``running``, ``succeeded``, ``partial-succeeded``, ``failed``,
+        ``stopped``, or a status ICE adds later (kept as it is).
+    :param inputs: the task's ``Inputs``, JSON decoded (a string that is not JSON stays a string);
+        default None: absent.
+    :param outputs: its ``Outputs``, decoded the same way; default None (absent, or still running).
+    :param node_results: its ``NodeResults`` (per workflow node), decoded the same way; default None.
+    :param user_data: its ``UserData``, decoded the same way; default None.
+    :param create_time: when ICE created it (ICE's text); default None.
+    :param finish_time: when it ended (ICE's text); default None.
+    :param version: the workflow version it ran; default None.
+    :param workflow: the workflow's ``workflow_id``, ``name``, ``status``, ``type``, ``version``,
+        ``graph``, ``create_time`` and ``modified_time``; default None.
     """
 
     task_id: str
@@ -76,11 +92,15 @@ class IceWorkflowTask:
 
     @property
     def is_terminal(self) -> bool:
+        """Whether the status is one ICE does not leave (succeeded, partial-succeeded, failed, stopped)."""
         return self.status in TERMINAL_STATUSES
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> IceWorkflowTask:
-        """Build from the ``WorkflowTask`` object of the API response (PascalCase keys)."""
+        """Build from the ``WorkflowTask`` object of the API response (PascalCase keys).
+
+        :param data: that object, as decoded from the answer's JSON.
+        """
         workflow_raw = data.get("Workflow")
         workflow: dict[str, Any] | None = None
         if isinstance(workflow_raw, Mapping) and workflow_raw:
@@ -109,15 +129,25 @@ class IceWorkflowTask:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (snake_case keys), JSON-serialisable."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IceWorkflowTask:
+        """The inverse of :meth:`to_dict`.
+
+        :param data: what :meth:`to_dict` returned (missing keys are None).
+        """
         return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
 
 
 def task_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
-    """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths."""
+    """GetAIWorkflowTask's JSON answer -> our record, straight from the JSON on both paths.
+
+    :param body: the decoded answer.
+    :raises ~airflow_provider_ice.exceptions.IceTransportError: ``UnreadableAnswer`` when it holds
+        no ``WorkflowTask``.
+    """
     task = body.get("WorkflowTask")
     if not isinstance(task, dict) or not task:
         raise IceTransportError(UNREADABLE_ANSWER, "GetAIWorkflowTask returned no WorkflowTask", retryable=False)
@@ -125,7 +155,12 @@ def task_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
 
 
 def task_id_from_answer(body: dict[str, Any]) -> str:
-    """StartAIWorkflow's JSON answer -> the new TaskId."""
+    """StartAIWorkflow's JSON answer -> the new TaskId.
+
+    :param body: the decoded answer.
+    :raises ~airflow_provider_ice.exceptions.IceTransportError: when it holds no TaskId (not
+        retryable: ICE answered success, so a task may exist).
+    """
     task_id = body.get("TaskId")
     if not task_id:
         # ICE answered success: a task may exist, so nobody may send the start again.

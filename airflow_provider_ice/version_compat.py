@@ -97,23 +97,26 @@ UPSTREAM_WORKAROUNDS: dict[str, str] = {
     "BaseSensorOperator._get_next_poke_interval": (
         "sensors/ice.py: poke and reschedule modes grow their interval as the trigger does; Airflow has "
         "no public parameter for it (only exponential_backoff). tests/test_sensor.py fails on any line "
-        "where Airflow stops calling it. Goes when Airflow exposes a poke-interval callable."
+        "where Airflow stops calling it. Present up to 3.3.2 (the newest line tested); goes when Airflow "
+        "exposes a poke-interval callable."
     ),
     "airflow.sdk.execution_time.xcom.XCom.aset": (
         "triggers/ice.py: Airflow 3.3.2 stores the xcoms of a TaskSuccessEvent JSON-encoded twice "
         "(downstream tasks read strings), so a trigger that ends its task writes them itself. No "
         "upstream issue found (the AIP-72 XCom serialisation work: apache/airflow#45231, #46719). "
-        "Goes once an event's xcoms reach downstream tasks decoded (tests/test_trigger.py shows it)."
+        "Seen on 3.3.2; recheck on every newer release: it goes once an event's xcoms reach downstream tasks "
+        "decoded (tests/test_trigger.py shows it)."
     ),
     "IceHook._sync_lookup_or_raise": (
         "hooks/ice.py: dag.test()'s in-process trigger runner (apache/airflow#55236) gives triggers comms "
         "without asend, and the async connection lookup reports a stored connection as not defined "
-        "(apache/airflow#57145: the same symptom in a real 3.1 triggerer). Goes once that runner has "
-        "async comms; the e2e suites check that a real triggerer never takes it."
+        "(apache/airflow#57145: the same symptom in a real 3.1 triggerer). Needed up to 3.3.2 (the newest "
+        "line tested); goes once that runner has async comms; the e2e suites check that a real "
+        "triggerer never takes it."
     ),
     "airflow.models.Connection, TaskInstance, XComModel; airflow.utils.session.create_session": (
         "testing/pytest_plugin.py, testing/dagrun.py: a test process stores a connection and reads a "
-        "dag.test() run's states and XComs; Airflow 3 offers no public API for either outside a task. "
-        "Goes when airflow.sdk offers one."
+        "dag.test() run's states and XComs; Airflow 3 up to 3.3.2 offers no public API for either outside "
+        "a task. Goes when airflow.sdk offers one."
     ),
 }

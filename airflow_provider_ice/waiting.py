@@ -95,6 +95,7 @@ def failed_nodes(node_results: Any) -> list[tuple[str, str | None]]:
 #: Keys a node's error message may hide under (NodeResults' shape is not documented), compared
 #: case-insensitively, in this order.
 _NODE_ERROR_KEYS = ("errormessage", "errormsg", "message", "error", "reason", "errorcode", "code")
+#: A failed node's error message in a failure message is cut to this many characters.
 NODE_ERROR_CHARS = 300
 
 

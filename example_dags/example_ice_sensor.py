@@ -18,6 +18,7 @@ with DAG(
     tags=["example", "alibaba", "ice"],
     params={"workflow_task_id": Param("", type="string", description="ICE AI workflow TaskId")},
 ) as dag:
+    # [START howto_sensor_start_from_trigger]
     IceWorkflowTaskSensor(
         task_id="wait_for_task",
         workflow_task_id="{{ params.workflow_task_id }}",
@@ -26,3 +27,4 @@ with DAG(
         timeout=6 * 3600,
         accept_partial_success=True,
     )
+    # [END howto_sensor_start_from_trigger]

@@ -27,6 +27,7 @@ with DAG(
         "video": Param("oss://my-bucket/talks/keynote.mp4", type="string"),
     },
 ) as dag:
+    # [START howto_operator_start]
     start = IceStartAIWorkflowOperator(
         task_id="start_workflow",
         workflow_id="{{ params.workflow_id }}",
@@ -34,7 +35,9 @@ with DAG(
         user_data={"airflow_run_id": "{{ run_id }}"},
         wait_for_completion=False,  # the sensor below waits, in the triggerer
     )
+    # [END howto_operator_start]
 
+    # [START howto_sensor_deferrable]
     wait = IceWorkflowTaskSensor(
         task_id="wait_for_workflow",
         workflow_task_id="{{ ti.xcom_pull(task_ids='start_workflow', key='workflow_task_id') }}",
@@ -42,7 +45,9 @@ with DAG(
         poke_interval=5,
         timeout=6 * 3600,
     )
+    # [END howto_sensor_deferrable]
 
+    # [START howto_read_xcom]
     # One XCom (a dict return would be split per key, and Airflow 3.0 rejects a None one).
     @task(multiple_outputs=False)
     def summarize(ti: Any = None) -> dict[str, Any]:
@@ -57,5 +62,7 @@ with DAG(
         }
         log.info("ICE workflow summary: %s", json.dumps(summary, sort_keys=True))
         return summary
+
+    # [END howto_read_xcom]
 
     start >> wait >> summarize()

@@ -1,9 +1,9 @@
 """`make demo`: run example_ice_workflow end to end against the bundled ICE emulator.
 
-Starts the emulator (HTTPS, self-signed), stores ``ice_default`` pointing at it in the metastore of a
-throwaway AIRFLOW_HOME (``airflow connections add``, as users do), runs ``airflow dags test
-example_ice_workflow``, prints what the downstream task read from XCom, and stops everything. No
-cloud account, no network.
+Starts the emulator (HTTPS, a certificate from a private CA), stores ``ice_default`` pointing at it
+in the metastore of a throwaway AIRFLOW_HOME (``airflow connections add``, as users do), runs
+``airflow dags test example_ice_workflow``, prints what the downstream task read from XCom, and
+stops everything. No cloud account, no network.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def main() -> int:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         }
         env.pop("AIRFLOW_CONN_ICE_DEFAULT", None)
-        print(f"ICE emulator listening on {emulator.url} (self-signed TLS)")
+        print(f"ICE emulator listening on {emulator.url} (TLS, a certificate from a private CA)")
         print("Throwaway Airflow home: migrating the metadata DB ...", flush=True)
         subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
         print("Storing the connection: airflow connections add ice_default ...", flush=True)

@@ -14,7 +14,7 @@ import pytest
 from alibabacloud_tea_openapi.utils import Utils
 
 from airflow_provider_ice.client.codes import ERRORS, Kind, classify
-from airflow_provider_ice.client.contract import BEHAVIOURS, render_tables
+from airflow_provider_ice.client.contract import BEHAVIOURS
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.testing.emulator import FAULT_KINDS, IceEmulator
@@ -60,11 +60,6 @@ def test_every_row_names_a_test_that_exists():
         module, function = test.split("::")
         with open(os.path.join(ROOT, "tests", module)) as f:
             assert re.search(rf"^(async )?def {function}\(", f.read(), re.M), test
-
-
-def test_the_readme_carries_the_table_as_the_code_renders_it():
-    with open(os.path.join(ROOT, "README.md")) as f:
-        assert render_tables() in f.read(), "run: python scripts/contract_table.py"
 
 
 def test_codes_are_compared_case_insensitively():

@@ -26,13 +26,16 @@ def test_the_built_wheel_installs_clean_and_works(tmp_path):
     uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or "uv"
     run(uv, "build", "--quiet", "--wheel", "--out-dir", str(tmp_path / "dist"), cwd=ROOT)
     (wheel,) = (tmp_path / "dist").glob("airflow_provider_ice-*.whl")
+    with open(os.path.join(ROOT, "scripts", "install_example.sh")) as f:
+        assert f"dist/{wheel.name}" in f.read(), "the install the docs show names another wheel"
     venv = tmp_path / "venv"
     run(uv, "venv", "--quiet", "--python", sys.executable, str(venv))
     python = str(venv / "bin" / "python")
-    # the same resolution as the project's own venv (pins of the running environment), from the wheel
-    pins = tmp_path / "pins.txt"
-    pins.write_text(run(uv, "pip", "freeze", "--python", sys.executable, "--exclude-editable"))
-    run(uv, "pip", "install", "--quiet", "--python", python, "-c", str(pins), str(wheel))
+    # the install the docs show (docs/installation.md includes it from this script), into this venv,
+    # from a folder laid out as the repository after `make dist`
+    (tmp_path / "constraints").symlink_to(os.path.join(ROOT, "constraints"))
+    install_env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=os.path.dirname(uv) + os.pathsep + os.environ["PATH"])
+    run("bash", os.path.join(ROOT, "scripts", "install_example.sh"), env=install_env, cwd=str(tmp_path))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__CORE__DAGS"))}
     env.update(AIRFLOW_HOME=str(tmp_path / "home"), PYTHONPATH="", AIRFLOW__CORE__LOAD_EXAMPLES="False")
     work = str(tmp_path)  # not the source tree: every import below must come from the wheel
@@ -70,3 +73,27 @@ def test_the_published_metadata_has_no_development_extra(tmp_path):
     assert extras == ["openlineage"]
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert not [r for r in requires if "pytest" in r or "playwright" in r or "ruff" in r], requires
+
+
+def test_the_sdist_holds_what_its_tests_read(tmp_path):
+    """Tests import benchmarks.common, read docs/ and scripts/, and install with constraints/."""
+    import tarfile
+
+    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or "uv"
+    run(uv, "build", "--quiet", "--sdist", "--out-dir", str(tmp_path), cwd=ROOT)
+    (sdist,) = tmp_path.glob("airflow_provider_ice-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    needed = {
+        "benchmarks/common.py",
+        "docs/conf.py",
+        "docs/api.md",
+        "docs/_ext/snippets.py",
+        "scripts/install_example.sh",
+        "constraints/airflow-3.3.txt",
+        "noxfile.py",
+        "Makefile",
+        "tests/docs_examples/scenario.json",
+    }
+    assert needed <= names, sorted(needed - names)
+    assert not [n for n in names if n.startswith("docs/_generated/")]

@@ -170,7 +170,7 @@ def test_on_kill_stops_a_real_time_task_and_says_an_offline_one_keeps_running(em
 @pytest.mark.parametrize("stop_on_kill", [True, False])
 def test_trigger_on_kill_stops_only_what_it_owns(emulator, stop_on_kill):
     if stop_on_kill and not AIRFLOW_V_3_3_PLUS:
-        pytest.skip("a trigger's on_kill is called by Airflow >= 3.3 only (below, stop_on_kill=True raises)")
+        pytest.skip("a trigger's on_kill is called by Airflow >= 3.3 only (below, stop_on_kill=True warns: no effect)")
     emulator.backend.add_workflow("live", running_polls=10**9, type="Live")
     task_id = emulator.backend.add_task("live")
     asyncio.run(IceWorkflowTaskTrigger(task_id, stop_on_kill=stop_on_kill).on_kill())

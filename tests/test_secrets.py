@@ -50,7 +50,7 @@ def test_secret_stays_out_of_kwargs_logs_and_xcom(ice_emulator, monkeypatch, ice
     if AIRFLOW_V_3_0:
         # Airflow 3.0's task runner logs each value handed to the masker in a DEBUG line of its own
         # ("Sending request msg=MaskSecret(value=...)"); 3.1 stopped that. Those lines only are left
-        # out here; the README's support table tells users of 3.0 to keep task logs at INFO.
+        # out here; the docs' support table tells users of 3.0 to keep task logs at INFO.
         logs = "\n".join(line for line in logs.splitlines() if "MaskSecret(value=" not in line)
     assert "SignatureDoesNotMatch" in logs or "InvalidSecurityToken" in logs
     values = repr([ok.xcom, rejected.xcom])

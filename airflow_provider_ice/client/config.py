@@ -54,18 +54,49 @@ _REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 
 @dataclass(frozen=True)
 class RetrySettings:
-    """How transient failures are retried: exponential backoff with full jitter, bounded twice."""
+    """How transient failures are retried: exponential backoff with full jitter, bounded twice.
+
+    :param max_attempts: attempts per call, the first included (the ``max_attempts`` extra); default 5.
+    :param base_delay: seconds of the first backoff (``retry_base_delay``); default 0.5.
+    :param max_delay: the longest single backoff, seconds (``retry_max_delay``); default 20.
+    :param max_elapsed: no new attempt starts once this many seconds have passed since the first
+        one (``retry_max_elapsed``), and no call waits past it for its turn; default 120.
+    """
 
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 20.0
-    #: no new attempt starts once this many seconds have passed since the first one.
     max_elapsed: float = 120.0
 
 
 @dataclass(frozen=True)
 class IceConnectionConfig:
-    """Everything needed to build a client, validated. ``repr`` never shows a secret."""
+    """Everything needed to build a client, validated from a connection. ``repr`` never shows a
+    secret. Each field is the connection field or extra of the same name (see the connection page).
+
+    :param region_id: the ICE region, e.g. ``cn-shanghai``.
+    :param endpoint: ``host[:port]``; the ``endpoint`` extra, by default ``ice.<region_id>.aliyuncs.com``.
+    :param protocol: ``https`` or ``http``.
+    :param verify: True (the system's CAs and certifi's), False (no verification), or a CA bundle path.
+    :param connect_timeout: seconds to connect.
+    :param read_timeout: seconds to wait for an answer.
+    :param credential_type: ``access_key``, ``sts``, ``ram_role_arn``, ``ecs_ram_role``,
+        ``oidc_role_arn`` or ``default``.
+    :param access_key_id: the connection's login; default None.
+    :param access_key_secret: its password; default None.
+    :param security_token: the STS token; default None.
+    :param role_arn: the RAM role to assume; default None.
+    :param role_session_name: the assumed role's session name; default None (``airflow-provider-ice``).
+    :param role_name: the ECS instance's RAM role; default None (the attached one).
+    :param oidc_provider_arn: the OIDC provider; default None.
+    :param oidc_token_file_path: the OIDC token file; default None.
+    :param retry: how transient failures are retried; default :class:`RetrySettings` ().
+    :param proxy: the proxy URL of the ``proxy`` extra (it may carry credentials); default None: the
+        environment's ``HTTPS_PROXY``/``HTTP_PROXY``.
+    :param no_proxy: hosts reached directly; default None: the environment's ``NO_PROXY``.
+    :param max_calls_per_second: calls a second each action may make from this process; default
+        None: as fast as ICE allows.
+    """
 
     region_id: str
     endpoint: str
@@ -83,11 +114,8 @@ class IceConnectionConfig:
     oidc_provider_arn: str | None = None
     oidc_token_file_path: str | None = None
     retry: RetrySettings = field(default_factory=RetrySettings)
-    #: proxy URL from the ``proxy`` extra (None: the environment decides); may carry credentials.
     proxy: str | None = field(default=None, repr=False)
-    #: ``no_proxy`` extra (None: the environment's NO_PROXY applies).
     no_proxy: str | None = None
-    #: calls a second each action may make from this process (None: as fast as ICE allows)
     max_calls_per_second: float | None = None
 
     @property

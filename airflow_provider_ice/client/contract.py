@@ -1,6 +1,6 @@
 """The ICE contract as a table: error codes (:mod:`.codes`) and the documented behaviours that are
 not codes, each with its source, the emulator's answer, the client's rule and the test that proves
-it. :func:`render_tables` writes it for the docs; a test keeps the README's copy identical.
+it. :func:`render_tables` writes it into the docs when they are built (docs/contract.md).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _source(source: Source | None, assumed: str = "") -> str:
 
 
 def render_tables() -> str:
-    """The contract as Markdown (README / docs): one table of error codes, one of behaviours."""
+    """The contract as Markdown (the docs' contract page): one table of error codes, one of behaviours."""
     lines = [
         "| code(s) | HTTP | source | client | emulator | test |",
         "|---|---|---|---|---|---|",

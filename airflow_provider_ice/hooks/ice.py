@@ -1,6 +1,6 @@
 """IceHook: the ICE (Intelligent Media Services) AI-workflow API from an Airflow connection.
 
-Nothing heavy happens at import: the client stack (:mod:`airflow_provider_ice.client`: requests,
+Nothing heavy happens at import: the client stack (``airflow_provider_ice.client``: requests,
 aiohttp, the SDK's signer; the ICE SDK itself only for :meth:`IceHook.get_conn`) loads on first
 use, so DAG files that import sensors and operators stay cheap to parse.
 """
@@ -33,11 +33,14 @@ JsonParam = dict[str, Any] | list[Any] | str | None
 class IceHook(BaseHook):
     """Talk to Alibaba Cloud ICE AI workflows.
 
-    :param ice_conn_id: the Airflow connection (type ``alibaba_cloud_ice``).
-    :param region_id: overrides the connection's ``region_id`` extra.
+    :param ice_conn_id: the Airflow connection (type ``alibaba_cloud_ice``); default ``ice_default``.
+    :param region_id: the ICE region (e.g. ``cn-shanghai``) instead of the connection's ``region_id``
+        extra; default None: the connection's.
 
-    The connection is looked up on first use, never in ``__init__``. Sync methods go through the ICE
-    SDK's client; ``a*`` twins go through a shared aiohttp session and never block the event loop.
+    The connection is looked up on first use, never in ``__init__``. Every request is built and
+    signed once with the SDK's V3 signer; sync methods send it through a ``requests`` session the
+    hook owns, ``a*`` twins through a shared aiohttp session, never blocking the event loop
+    (:meth:`get_conn` returns the ICE SDK's own client, for APIs the hook does not wrap).
     Both honour the same proxy settings and trust store. Transient failures are retried per the
     connection's retry settings, StartAIWorkflow only when ICE certainly did not run it; every
     failure surfaces as :class:`~airflow_provider_ice.exceptions.IceApiError`.
@@ -137,7 +140,7 @@ class IceHook(BaseHook):
     def get_conn(self) -> Any:
         """The ICE SDK's client (``alibabacloud_ice20201109.client.Client``, built once per hook) from
         this connection, for calling ICE APIs this hook does not wrap. The hook's own methods do
-        not use it: see :func:`airflow_provider_ice.client.sdk.sdk_client` for how it differs."""
+        not use it: see ``airflow_provider_ice.client.sdk.sdk_client`` for how it differs."""
         if self._sdk is None:
             from airflow_provider_ice.client.sdk import sdk_client
 
@@ -206,13 +209,21 @@ class IceHook(BaseHook):
             raise in_connection(exc, self.ice_conn_id) from None
 
     def get_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
-        """GetAIWorkflowTask: the task's status, outputs and node results."""
+        """GetAIWorkflowTask: the task's status, outputs and node results.
+
+        :param workflow_task_id: the TaskId that StartAIWorkflow returned.
+        :raises ~airflow_provider_ice.exceptions.IceApiError: after the connection's retries
+            (``ResourceNotFound`` for an unknown TaskId).
+        """
         return task_from_answer(
             self._call("GetAIWorkflowTask", {"TaskId": require_id("workflow_task_id", workflow_task_id)})
         )
 
     async def aget_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
-        """Async :meth:`get_workflow_task`."""
+        """Async :meth:`get_workflow_task`.
+
+        :param workflow_task_id: the TaskId that StartAIWorkflow returned.
+        """
         task_id = require_id("workflow_task_id", workflow_task_id)
         return task_from_answer(await self._acall("GetAIWorkflowTask", {"TaskId": task_id}))
 
@@ -222,6 +233,13 @@ class IceHook(BaseHook):
         """StartAIWorkflow from a workflow template; returns the new task's id (TaskId).
 
         Never sent twice when ICE may have run it: the error then says so (see ``may_have_run``).
+
+        :param workflow_id: the workflow template's id (ICE console, *AI workflows*).
+        :param inputs: the task's ``Inputs``: a dict or list (sent as JSON) or a JSON string; default
+            None: none sent.
+        :param user_data: the task's ``UserData``, any string (a dict or list is sent as JSON);
+            default None; give it something that identifies the run: a Start with no answer can be found by it.
+        :param dispatch_tag: ICE's ``DispatchTag`` (which pipeline runs the task); default None.
         """
         query = start_query(workflow_id, inputs, user_data, dispatch_tag)
         return _start(query, lambda: task_id_from_answer(self._call("StartAIWorkflow", query)))
@@ -229,14 +247,23 @@ class IceHook(BaseHook):
     async def astart_ai_workflow(
         self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None
     ) -> str:
-        """Async :meth:`start_ai_workflow`."""
+        """Async :meth:`start_ai_workflow`.
+
+        :param workflow_id: the workflow template's id.
+        :param inputs: the task's ``Inputs`` (dict, list or JSON string); default None.
+        :param user_data: the task's ``UserData``; default None.
+        :param dispatch_tag: ICE's ``DispatchTag``; default None.
+        """
         query = start_query(workflow_id, inputs, user_data, dispatch_tag)
         return await _astart(query, lambda: _answered_task_id(self._acall("StartAIWorkflow", query)))
 
     def stop_ai_workflow_task(self, workflow_task_id: str) -> None:
         """StopAIWorkflowTask. ICE stops real-time (live, RTC) tasks only: for an offline task it
         refuses, and the :class:`~airflow_provider_ice.exceptions.IceApiError` says that the task
-        keeps running until it ends."""
+        keeps running until it ends.
+
+        :param workflow_task_id: the TaskId to stop.
+        """
         task_id = require_id("workflow_task_id", workflow_task_id)
         try:
             self._call("StopAIWorkflowTask", {"TaskId": task_id})
@@ -244,7 +271,10 @@ class IceHook(BaseHook):
             raise _refused_stop(exc, task_id) from None
 
     async def astop_ai_workflow_task(self, workflow_task_id: str) -> None:
-        """Async :meth:`stop_ai_workflow_task`."""
+        """Async :meth:`stop_ai_workflow_task`.
+
+        :param workflow_task_id: the TaskId to stop.
+        """
         task_id = require_id("workflow_task_id", workflow_task_id)
         try:
             await self._acall("StopAIWorkflowTask", {"TaskId": task_id})
@@ -255,7 +285,7 @@ class IceHook(BaseHook):
         """One real call (GetAIWorkflowTask on a task id that does not exist).
 
         Any answer past authentication, "no such task" included, proves credentials and endpoint.
-        Messages name the form's fields and hint at the fix (:mod:`..connection_check`).
+        Messages name the form's fields and hint at the fix (``airflow_provider_ice.connection_check``).
         """
         from airflow_provider_ice.connection_check import OK, verdict
 

@@ -27,19 +27,27 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
 
     :param workflow_id: the workflow template id (templated).
     :param inputs: the task's Inputs: a dict or list (rendered, then JSON-encoded), a JSON string
-        (templated), or an upstream task's output (XComArg). A literal that is not JSON fails at DAG parse.
-    :param user_data: UserData: any string (sent unchanged), or a dict or list (JSON-encoded); templated.
-    :param dispatch_tag: DispatchTag (templated).
-    :param wait_for_completion: wait until the task is terminal (default) or return its TaskId at once.
-    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
-    :param poll_interval: seconds between polls while waiting, at first.
-    :param max_poll_interval: the interval grows with the time waited up to this (as for the sensor).
-    :param timeout: seconds to wait before failing with ``AirflowSensorTimeout`` (None: no limit).
+        (templated), or an upstream task's output (XComArg); default None: no Inputs. A literal
+        that is not JSON fails at DAG parse.
+    :param user_data: UserData: any string (sent unchanged), or a dict or list (JSON-encoded);
+        templated; default None. Give it something that identifies the run: a Start that may have
+        run without an answer can be found by it.
+    :param dispatch_tag: DispatchTag (templated); default None.
+    :param wait_for_completion: wait until the task is terminal (default True) or, False, push its
+        TaskId and end at once.
+    :param deferrable: wait in the triggerer, freeing the worker; default ``[operators]
+        default_deferrable`` (False unless configured).
+    :param poll_interval: seconds between polls while waiting, at first; default 30.
+    :param max_poll_interval: the interval grows with the time waited up to this (as for the
+        sensor); default 600; equal to ``poll_interval`` (or None) polls at a fixed rate.
+    :param timeout: seconds to wait before failing with ``AirflowSensorTimeout``; default None: no
+        limit.
     :param unreachable_timeout: while waiting, end with an error once every poll has failed (ICE
-        unreachable, after the hook's retries) for this many seconds; None: never.
-    :param accept_partial_success: succeed on ``partial-succeeded`` too.
-    :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated).
-    :param region_id: overrides the connection's ``region_id`` (templated).
+        unreachable, after the hook's retries) for this many seconds; default 3600; None: never.
+    :param accept_partial_success: succeed on ``partial-succeeded`` too; default False: it fails.
+    :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated); default ``ice_default``.
+    :param region_id: the ICE region instead of the connection's ``region_id`` (templated); default
+        None: the connection's.
 
     XCom (none with ``do_xcom_push=False``): ``workflow_task_id`` right after the start; when waiting,
     the sensor's contract (``return_value`` = Outputs, ``node_results``, ``status``) with the same

@@ -49,7 +49,8 @@ def deferral_timeout(timeout: float | None) -> timedelta | None:
 
 
 class IceWaitMixin(IceLineageMixin):
-    """Shared by :class:`IceWorkflowTaskSensor` and :class:`IceStartAIWorkflowOperator`."""
+    """Shared by :class:`~airflow_provider_ice.sensors.ice.IceWorkflowTaskSensor` and
+    :class:`~airflow_provider_ice.operators.ice.IceStartAIWorkflowOperator`."""
 
     ice_conn_id: str
     region_id: str | None
@@ -82,7 +83,13 @@ class IceWaitMixin(IceLineageMixin):
         }
 
     def new_wait(self, workflow_task_id: str, poll_interval: float, timeout: float | None) -> Wait:
-        """A :class:`Wait` on ``workflow_task_id`` with this operator's settings, starting now."""
+        """A :class:`~airflow_provider_ice.waiting.Wait` on ``workflow_task_id`` with this operator's
+        settings, starting now.
+
+        :param workflow_task_id: the TaskId to wait for.
+        :param poll_interval: the first poll interval, seconds.
+        :param timeout: seconds until the wait times out, or None.
+        """
         now = time.time()
         return Wait(
             workflow_task_id,

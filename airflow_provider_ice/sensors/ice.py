@@ -30,23 +30,26 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
     """Wait until an ICE AI workflow task is terminal; push its Outputs and NodeResults to XCom.
 
     :param workflow_task_id: the ICE TaskId (templated).
-    :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated).
-    :param region_id: overrides the connection's ``region_id`` (templated).
-    :param accept_partial_success: succeed on ``partial-succeeded`` too (default: fail).
-    :param deferrable: wait in the triggerer, freeing the worker (default
-        ``[operators] default_deferrable``).
-    :param poke_interval: seconds between polls at first (all modes).
+    :param ice_conn_id: the ``alibaba_cloud_ice`` connection (templated); default ``ice_default``.
+    :param region_id: the ICE region instead of the connection's ``region_id`` (templated); default
+        None: the connection's.
+    :param accept_partial_success: succeed on ``partial-succeeded`` too; default False: it fails.
+    :param deferrable: wait in the triggerer, freeing the worker; default ``[operators]
+        default_deferrable`` (False unless configured).
+    :param poke_interval: seconds between polls at first (all modes); default 30.
     :param max_poll_interval: the interval grows with the time waited, up to this many seconds,
-        keeping detection within max(poke_interval, 10% of the time waited); set it equal to
-        ``poke_interval`` (or None) for a fixed rate. Same in every mode.
-    :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with ``soft_fail``).
+        keeping detection within max(poke_interval, 10% of the time waited); default 600; set it
+        equal to ``poke_interval`` (or None) for a fixed rate. Same in every mode.
+    :param timeout: seconds before giving up with ``AirflowSensorTimeout`` (skipped with
+        ``soft_fail``); default 7 days, Airflow's sensor default.
     :param unreachable_timeout: end with an error once every poll has failed (ICE unreachable, after
-        the hook's retries) for this many seconds; None: never. In every mode a transient error is
-        logged and the next poll tries again. Reschedule mode keeps the outage in the task state
-        store (Airflow >= 3.3); below, each poke starts afresh and only ``timeout`` bounds it.
+        the hook's retries) for this many seconds; default 3600; None: never. In every mode a
+        transient error is logged and the next poll tries again. Reschedule mode keeps the outage in
+        the task state store (Airflow >= 3.3); below, each poke starts afresh and only ``timeout``
+        bounds it.
     :param start_from_trigger: run entirely in the triggerer, never occupying a worker: the trigger
         writes the XCom contract and ends the task (Airflow >= 3.3; below, a warning says the sensor
-        defers from a worker instead, as ``deferrable=True`` does).
+        defers from a worker instead, as ``deferrable=True`` does); default False.
 
     Outcomes: ``succeeded`` succeeds; ``partial-succeeded`` succeeds only with
     ``accept_partial_success``; ``failed``/``stopped`` fail (``AirflowFailException``, no retries:

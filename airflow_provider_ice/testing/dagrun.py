@@ -16,7 +16,13 @@ from typing import Any
 
 @dataclass
 class DagRunResult:
-    """A finished run: its state, each task's state and try number, and every XCom by (task_id, key)."""
+    """A finished run: its state, each task's state and try number, and every XCom by (task_id, key).
+
+    :param state: the run's state (``success``, ``failed``).
+    :param task_states: each task's state by task id.
+    :param try_numbers: each task's try number by task id.
+    :param xcom: every XCom value by ``(task_id, key)``, as a downstream task reads it.
+    """
 
     state: str
     task_states: dict[str, str | None]
@@ -24,7 +30,10 @@ class DagRunResult:
     xcom: dict[tuple[str, str], Any]
 
     def xcoms_of(self, task_id: str) -> dict[str, Any]:
-        """The XComs ``task_id`` pushed, by key."""
+        """The XComs ``task_id`` pushed, by key.
+
+        :param task_id: the task.
+        """
         return {key: value for (tid, key), value in self.xcom.items() if tid == task_id}
 
 
@@ -41,7 +50,12 @@ def _module(path: str) -> Any:
 
 def dag_from_file(path: str, dag_id: str | None = None) -> Any:
     """The DAG defined in the Python file at ``path`` (the one named ``dag_id`` if it defines several);
-    each file is executed once per process."""
+    each file is executed once per process.
+
+    :param path: the DAG file.
+    :param dag_id: which DAG, when the file defines several; default None: its only one.
+    :raises ValueError: when the file defines several DAGs and ``dag_id`` is None.
+    """
     dags = {
         v.dag_id: v
         for v in vars(_module(os.path.abspath(path))).values()
@@ -55,7 +69,11 @@ def dag_from_file(path: str, dag_id: str | None = None) -> Any:
 
 
 def run_dag(dag: Any, **conf: Any) -> DagRunResult:
-    """Run ``dag`` once with ``dag.test(run_conf=conf)`` and return what it did."""
+    """Run ``dag`` once with ``dag.test(run_conf=conf)`` and return what it did.
+
+    :param dag: the DAG (e.g. from :func:`dag_from_file`).
+    :param conf: the run's ``conf`` (what ``dag_run.conf`` and ``params`` see).
+    """
     from airflow.models.taskinstance import TaskInstance
     from airflow.utils.session import create_session
 

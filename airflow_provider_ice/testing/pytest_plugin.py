@@ -10,9 +10,9 @@ Fixtures:
 
 - ``ice_airflow_db``: the metadata DB of the session's ``AIRFLOW_HOME``, migrated once (``airflow db
   migrate``); returns ``AIRFLOW_HOME``. Needed by DAG runs (:func:`~airflow_provider_ice.testing.dagrun.run_dag`).
-- ``ice_emulator``: a started :class:`~airflow_provider_ice.testing.emulator.IceEmulator` (plain
+- ``ice_emulator``: a started :class:`~airflow_provider_ice.testing.emulator.server.IceEmulator` (plain
   HTTP) with a fresh backend per test (and the process's pacing of ICE calls forgotten).
-- ``ice_emulator_tls``: the same over HTTPS with a self-signed certificate.
+- ``ice_emulator_tls``: the same over HTTPS, with a certificate from a private CA (``ca_file``).
 - ``ice_connection``: sets ``AIRFLOW_CONN_ICE_DEFAULT`` to a connection pointing at ``ice_emulator``
   and returns its id (``ice_default``).
 - ``ice_stored_connection``: stores ``ice_default`` pointing at ``ice_emulator`` in the metastore

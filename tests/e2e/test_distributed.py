@@ -9,7 +9,7 @@ triggerers, each its own process; the emulator in a process of its own. Run with
 2. ``ice_worker_loss``: a Celery worker is SIGKILLed (with its task processes) while operators run
    on it, after StartAIWorkflow and before they defer; their retries reattach to the same ICE task.
 
-The report (the README's "Running at scale" table) is printed and written to build/e2e-distributed.md.
+The report (shown on the docs' "Running at scale" page) is printed and written to build/e2e-distributed.md.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import pytest
 
 from airflow_provider_ice.testing.emulator import IceEmulatorProcess
 from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
+from benchmarks.common import report_header
 from tests.e2e.services import AirflowStack, Redis
 
 pytestmark = [pytest.mark.e2e, pytest.mark.distributed, pytest.mark.timeout(1400)]
@@ -348,7 +349,8 @@ def check_scale_outcomes(stack: AirflowStack, emulator: IceEmulatorProcess, repo
 
 
 def write_report(report: dict[str, Any]) -> None:
-    lines = ["| measure | value |", "|---|---|"]
+    lines = [*report_header("A distributed Airflow, a triggerer and a worker killed", "make e2e-distributed")]
+    lines += ["| measure | value |", "|---|---|"]
     for key, value in report.items():
         if isinstance(value, dict):
             lines += [f"| {key}: {k} | {v} |" for k, v in value.items()]
