@@ -112,6 +112,10 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     # ---- ResumableJobMixin ------------------------------------------------------------------
 
     def submit_job(self, context: Any) -> str:
+        """Start the ICE task (StartAIWorkflow, never sent twice if it may have run) and push its TaskId.
+
+        :param context: the task's context.
+        """
         try:
             task_id = self.hook.start_ai_workflow(
                 self.workflow_id, inputs=self.inputs, user_data=self.user_data, dispatch_tag=self.dispatch_tag or None
@@ -142,19 +146,39 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         return task_id
 
     def get_job_status(self, external_id: Any, context: Any) -> str:
+        """The ICE task's status (GetAIWorkflowTask).
+
+        :param external_id: the ICE TaskId.
+        :param context: the task's context.
+        """
         return self.hook.get_workflow_task(str(external_id)).status
 
     def is_job_active(self, status: str) -> bool:
+        """Whether an ICE task in ``status`` may still change (not one of the terminal statuses).
+
+        :param status: an ICE task status.
+        """
         from airflow_provider_ice.models import TERMINAL_STATUSES
 
         return status not in TERMINAL_STATUSES
 
     def is_job_succeeded(self, status: str) -> bool:
+        """Whether ``status`` ends the wait as a success (``partial-succeeded`` with
+        ``accept_partial_success``).
+
+        :param status: an ICE task status.
+        """
         from airflow_provider_ice.waiting import Outcome, decide
 
         return decide(status, self.accept_partial_success) is Outcome.SUCCESS
 
     def poll_until_complete(self, external_id: Any, context: Any) -> None:
+        """Wait for the ICE task as ``wait_for_completion`` and ``deferrable`` say: return at once,
+        defer to :class:`~airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger`, or poll here.
+
+        :param external_id: the ICE TaskId.
+        :param context: the task's context.
+        """
         task_id = self._track(context, str(external_id))
         if not self.wait_for_completion:
             return
@@ -186,6 +210,11 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             self.finish(context, answer)
 
     def get_job_result(self, external_id: Any, context: Any) -> Any:
+        """The task's return value: the TaskId without waiting, else the Outputs (the XCom contract).
+
+        :param external_id: the ICE TaskId.
+        :param context: the task's context.
+        """
         task_id = self._track(context, str(external_id))
         if not self.wait_for_completion:
             return task_id
