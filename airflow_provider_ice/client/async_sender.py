@@ -140,6 +140,7 @@ class AsyncSender:
             ) as response:
                 return response.status, response.headers, await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            from airflow_provider_ice.client.failures import transport_error
+            from airflow_provider_ice.client.failures import aiohttp_phase, transport_error
 
-            raise transport_error(exc, request.action, self._config.address, self._proxy) from None
+            phase = aiohttp_phase(exc)
+            raise transport_error(exc, request.action, self._config.address, self._proxy, phase) from None

@@ -1,15 +1,21 @@
-"""Failures without an ICE answer, mapped by exception *type*: one table per library (ssl and
-socket, aiohttp, requests, urllib3), as httpx maps httpcore's exceptions.
+"""Failures without an ICE answer: *whether the request may have reached ICE* decided by the phase
+the call failed in, *what happened* by exception type (one table per library: ssl and socket,
+aiohttp, requests, urllib3).
 
-Each type maps to a :class:`Cause`, which decides the error's code, whether it is retried and
-whether ICE may have run the request. The whole chain of an exception is read (causes, contexts,
-``reason``/``os_error`` of the libraries' wrappers): ``requests.ConnectionError`` wraps both a
-refused connection and a dropped one, and only what it wraps tells them apart. When the chain holds
-several causes, the most specific one (first in :class:`Cause`) decides. A type in no table gets
-the safe default, :attr:`Cause.LOST` (may have run: a StartAIWorkflow is never sent again); the
-types of these libraries left to it on purpose are listed in :data:`LEFT_TO_DEFAULT`, and a test
-fails on any exported type that is in neither, so a library upgrade cannot add one unnoticed.
-Imported only on a failure of the sync or async sender.
+The phase decides first, as httpcore's ``map_exceptions`` blocks turn the same ``OSError`` into
+``ConnectError``, ``WriteError`` or ``ReadError`` by where it happened: once any byte of the request
+may have been written, ICE may have run it, whatever the exception's type. A TLS error raised while
+reading the answer is the same ``ssl.SSLError`` (and the same ``requests``/``urllib3`` ``SSLError``) as
+a failed handshake; only the phase tells them apart. Each sender says the phase it knows:
+:mod:`.sync_sender` tracks it in its connection class, the async sender reads aiohttp's own
+connect-phase types (:data:`AIOHTTP_CONNECT_PHASE`). Nothing proves "not sent" but that evidence.
+
+Within a phase, the type decides the error's code, its words and whether it is retried. The whole
+chain of an exception is read (causes, contexts, ``reason``/``os_error`` of the libraries'
+wrappers): ``requests.ConnectionError`` wraps both a refused connection and a dropped one, and only
+what it wraps tells them apart; the most specific cause (first in :class:`Cause`) wins. A type in no
+table gets :attr:`Cause.LOST`; a test fails on any exported type of these libraries that is neither
+mapped nor reviewed, so a library upgrade cannot add one unnoticed. Imported only on a failure.
 """
 
 from __future__ import annotations
@@ -35,22 +41,48 @@ from airflow_provider_ice.exceptions import (
 )
 
 
+class Phase(Enum):
+    """How far a request got before it failed."""
+
+    #: Connecting (DNS, TCP, a proxy's tunnel, the TLS handshake): no byte of the request was written,
+    #: so ICE cannot have run it.
+    CONNECT = "connect"
+    #: Writing the request or reading the answer, or not known: ICE may have run it.
+    SENT = "sent"
+
+
 class Cause(Enum):
-    """Why nothing usable came back, most specific first: (name, code, retryable, may_have_run).
+    """What happened, most specific first: (name, code, retryable). The first seven happen only while
+    connecting; in :attr:`Phase.SENT` they read as :attr:`TLS_BROKEN` (the TLS ones) or :attr:`LOST`."""
 
-    Connect-phase failures (DNS, refused, connect timeout, TLS handshake, proxy) prove the request
-    never reached ICE; anything later (read timeout, a dropped connection) may have run.
-    """
+    CERTIFICATE = ("certificate", UNTRUSTED_CERTIFICATE, False)
+    PROXY = ("proxy", PROXY_REFUSED, True)
+    TLS = ("tls", TLS_FAILED, True)
+    DNS = ("dns", CONNECTION_FAILED, True)
+    CONNECT_TIMEOUT = ("connect timeout", CONNECT_TIMEOUT, True)
+    REFUSED = ("refused", CONNECTION_FAILED, True)
+    CONNECT_FAILED = ("connect failed", CONNECTION_FAILED, True)
+    READ_TIMEOUT = ("read timeout", READ_TIMEOUT, True)
+    TLS_BROKEN = ("tls broken", CONNECTION_LOST, True)
+    LOST = ("lost", CONNECTION_LOST, True)
 
-    CERTIFICATE = ("certificate", UNTRUSTED_CERTIFICATE, False, False)
-    PROXY = ("proxy", PROXY_REFUSED, True, False)
-    TLS = ("tls", TLS_FAILED, True, False)
-    DNS = ("dns", CONNECTION_FAILED, True, False)
-    CONNECT_TIMEOUT = ("connect timeout", CONNECT_TIMEOUT, True, False)
-    REFUSED = ("refused", CONNECTION_FAILED, True, False)
-    CONNECT_FAILED = ("connect failed", CONNECTION_FAILED, True, False)
-    READ_TIMEOUT = ("read timeout", READ_TIMEOUT, True, True)
-    LOST = ("lost", CONNECTION_LOST, True, True)
+
+_CONNECTING = frozenset(list(Cause)[:7])
+_TLS = frozenset({Cause.CERTIFICATE, Cause.TLS})
+
+#: aiohttp's exceptions raised only by its connector, before a byte of the request is written: a
+#: failed connection, DNS lookup, proxy tunnel or TLS handshake (``ClientConnectorError`` and its
+#: subclasses), a proxy refusing the tunnel, and the ``connect`` timeout (the pool wait included).
+AIOHTTP_CONNECT_PHASE: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ClientHttpProxyError,
+    aiohttp.ConnectionTimeoutError,
+)
+
+
+def aiohttp_phase(exc: BaseException) -> Phase:
+    """The phase of an aiohttp request's failure, by the exception aiohttp raised (not its causes)."""
+    return Phase.CONNECT if isinstance(exc, AIOHTTP_CONNECT_PHASE) else Phase.SENT
 
 
 SSL_AND_SOCKET: dict[type[BaseException], Cause] = {
@@ -108,68 +140,6 @@ TABLES = (SSL_AND_SOCKET, AIOHTTP, REQUESTS, URLLIB3)
 _ALL = {cls: cause for table in TABLES for cls, cause in table.items()}
 _ORDER = list(Cause)
 
-#: Exported exception types of the libraries left to the safe default (LOST), reviewed: none can
-#: come from one of our requests with a different meaning (we follow no redirect, decode no body
-#: through the library, open no websocket, build URLs from validated settings).
-LEFT_TO_DEFAULT: frozenset[type[BaseException]] = frozenset(
-    {
-        aiohttp.ClientError,
-        aiohttp.ClientResponseError,
-        aiohttp.ContentTypeError,
-        aiohttp.InvalidURL,
-        aiohttp.InvalidUrlClientError,
-        aiohttp.InvalidUrlRedirectClientError,
-        aiohttp.NonHttpUrlClientError,
-        aiohttp.NonHttpUrlRedirectClientError,
-        aiohttp.RedirectClientError,
-        aiohttp.TooManyRedirects,
-        aiohttp.ServerFingerprintMismatch,
-        aiohttp.UploadAbortedError,
-        aiohttp.EofStream,
-        aiohttp.WebSocketError,
-        aiohttp.WSServerHandshakeError,
-        aiohttp.WSMessageTypeError,
-        rq.RequestException,
-        rq.HTTPError,
-        rq.ContentDecodingError,
-        rq.InvalidHeader,
-        rq.InvalidJSONError,
-        rq.JSONDecodeError,
-        rq.InvalidProxyURL,
-        rq.InvalidSchema,
-        rq.InvalidURL,
-        rq.MissingSchema,
-        rq.RetryError,
-        rq.StreamConsumedError,
-        rq.TooManyRedirects,
-        rq.URLRequired,
-        rq.UnrewindableBodyError,
-        u3.HTTPError,
-        u3.PoolError,
-        u3.RequestError,
-        u3.MaxRetryError,  # wraps the real failure (``reason``), which the chain reaches
-        u3.HostChangedError,
-        u3.ClosedPoolError,
-        u3.EmptyPoolError,
-        u3.FullPoolError,
-        u3.LocationValueError,
-        u3.LocationParseError,
-        u3.URLSchemeUnknown,
-        u3.ResponseError,
-        u3.TimeoutError,
-        u3.TimeoutStateError,
-        u3.DecodeError,
-        u3.BodyNotHttplibCompatible,
-        u3.UnrewindableBodyError,
-        u3.HeaderParsingError,
-        u3.ResponseNotChunked,
-        u3.ProxySchemeUnknown,
-        u3.ProxySchemeUnsupported,
-        u3.InvalidHeader,
-        u3.ConnectionError,
-    }
-)
-
 
 def chain(exc: BaseException | None) -> Iterator[BaseException]:
     """``exc`` and everything it wraps: the libraries' own links (urllib3's ``reason`` and
@@ -189,7 +159,8 @@ def chain(exc: BaseException | None) -> Iterator[BaseException]:
 
 
 def cause_of(exc: BaseException) -> Cause:
-    """The most specific cause anywhere in ``exc``'s chain; :attr:`Cause.LOST` if none is known."""
+    """What happened: the most specific cause anywhere in ``exc``'s chain; :attr:`Cause.LOST` if none
+    is known. Says nothing of the phase."""
     found = [_lookup(e) for e in chain(exc)]
     known = [c for c in found if c is not None]
     return min(known, key=_ORDER.index) if known else Cause.LOST
@@ -207,10 +178,17 @@ def known_cause(exc: BaseException) -> bool:
     return _lookup(exc) is not None
 
 
-def transport_error(exc: BaseException, action: str, address: str, proxy: str | None) -> IceTransportError:
-    """The error for a request that got no usable answer, by the most specific cause in its chain."""
+def transport_error(
+    exc: BaseException, action: str, address: str, proxy: str | None, phase: Phase = Phase.SENT
+) -> IceTransportError:
+    """The error for a request that got no usable answer: whether ICE may have run it by ``phase``
+    (default :attr:`Phase.SENT`: only a sender's evidence proves nothing was sent), what happened by
+    the most specific cause in ``exc``'s chain."""
     cause = cause_of(exc)
-    _, code, retryable, may_have_run = cause.value
+    sent = phase is Phase.SENT
+    if sent and cause in _CONNECTING:
+        cause = Cause.TLS_BROKEN if cause in _TLS else Cause.LOST
+    _, code, retryable = cause.value
     errors = list(chain(exc))
     last = scrub(str(errors[-1]) or type(errors[-1]).__name__, proxy)
     via = f" through proxy {redact(proxy)}" if proxy else ""
@@ -233,8 +211,9 @@ def transport_error(exc: BaseException, action: str, address: str, proxy: str | 
             Cause.REFUSED: f"unreachable: {address}{via} — connection refused",
             Cause.CONNECT_FAILED: f"unreachable: {address}{via} — connection failed ({last})",
             Cause.READ_TIMEOUT: f"no answer from {address}{via} in time (read timeout)",
+            Cause.TLS_BROKEN: f"the TLS connection to {address}{via} broke after {action} was sent ({last})",
         }.get(cause, f"connection to {address}{via} lost ({last})")
-    return IceTransportError(code, f"{action}: {what}", retryable=retryable, may_have_run=may_have_run, hint=hint)
+    return IceTransportError(code, f"{action}: {what}", retryable=retryable, may_have_run=sent, hint=hint)
 
 
 def _proxy_wants_credentials(errors: list[BaseException]) -> bool:
