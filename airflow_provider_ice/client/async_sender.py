@@ -53,6 +53,8 @@ def _new_session(config: IceConnectionConfig, tls: Any) -> aiohttp.ClientSession
         # the ICE host, adds an Authorization that clashes with the signature.
         trust_env=False,
         cookie_jar=aiohttp.DummyCookieJar(),
+        # aiohttp gives an empty POST "Content-Type: application/octet-stream"; the SDK sends none.
+        skip_auto_headers=("Content-Type",),
     )
 
 

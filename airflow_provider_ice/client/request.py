@@ -76,7 +76,10 @@ def build_request(protocol: str, endpoint: str, action: str, query: dict[str, st
         credential.access_key_id,
         credential.access_key_secret,
     )
-    target = "/?" + urlencode(query) if query else "/"
+    # Unsigned, as the SDK leaves it: its requests path sends http.client's default, identity.
+    headers["accept-encoding"] = "identity"
+    # The parameters in the order the SDK's generated code adds them (by name), encoded as its urlencode does.
+    target = "/?" + urlencode(sorted(query.items())) if query else "/"
     return IceRequest(action, f"{protocol}://{endpoint}{target}", target, headers)
 
 

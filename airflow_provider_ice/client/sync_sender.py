@@ -101,6 +101,9 @@ class SyncSender:
         self._proxies = {"http": self._proxy, "https": self._proxy} if self._proxy else {}
         self._session = requests.Session()
         self._session.trust_env = False  # the proxy is network.proxy_for's decision, made once
+        # The request's own headers only, as the SDK sends its prepared requests (no session defaults:
+        # no "Connection: keep-alive", no gzip; HTTP/1.1 keeps the connection alive anyway).
+        self._session.headers.clear()
         adapter = _TrustStoreAdapter(ssl_context(config.verify) if config.protocol == "https" else None)
         self._session.mount(f"{config.protocol}://", adapter)
 
