@@ -99,7 +99,7 @@ for _name in ("CHANGELOG.md", "CONTRIBUTING.md"):
     shutil.copy(os.path.join(ROOT, _name), os.path.join(_generated, _name))
 
 # The contract table, rendered from the code that applies it.
-from airflow_provider_ice.client.contract import render_tables  # noqa: E402
+from contract import render_tables  # noqa: E402  (docs/_ext)
 
 with open(os.path.join(_generated, "contract.md"), "w") as _f:
     _f.write(render_tables())

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
+import os
+import sys
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -51,3 +56,15 @@ def call(mode: str, method: str, *args: Any, hook: IceHook | None = None, **kwar
             return await getattr(hook, f"a{method}")(*args, **kwargs)
 
     return asyncio.run(run())
+
+
+@cache
+def docs_contract() -> ModuleType:
+    """docs/_ext/contract.py, the docs' rendering of the contract (docs code, not the package's)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "_ext", "contract.py")
+    spec = importlib.util.spec_from_file_location("ice_docs_contract", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

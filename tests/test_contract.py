@@ -1,5 +1,7 @@
-"""Every row of the ICE contract table (airflow_provider_ice.client.codes / .contract), on both paths:
-the emulator answers as ICE documents, and the client classifies, retries and words it as the row says."""
+"""Every row of the ICE contract table, on both paths: the emulator answers as its own record of ICE's
+documentation says (testing/emulator/errors.py), and the client classifies, retries and words it as
+its rules say (client/codes.py). The two records are kept apart, so a wrong row on either side fails
+here; the docs' table (docs/_ext/contract.py) names the test that proves each row."""
 
 from __future__ import annotations
 
@@ -13,13 +15,13 @@ from typing import Any
 import pytest
 from alibabacloud_tea_openapi.utils import Utils
 
-from airflow_provider_ice.client.codes import ERRORS, Kind, classify
-from airflow_provider_ice.client.contract import BEHAVIOURS
+from airflow_provider_ice.client.codes import ERRORS, Kind, classify, rule_for
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.testing.emulator import FAULT_KINDS, IceEmulator
+from airflow_provider_ice.testing.emulator import errors as emulator_errors
 from airflow_provider_ice.testing.emulator.records import FaultKind
-from tests.helpers import call, use_connection
+from tests.helpers import call, docs_contract, use_connection
 from tests.test_emulator import raw_call
 
 MODES = ["sync", "async"]
@@ -55,7 +57,9 @@ def failure(mode: str, action: str) -> IceApiError:
 
 
 def test_every_row_names_a_test_that_exists():
-    named = {r.test for r in ERRORS} | {b.test for b in BEHAVIOURS}
+    contract = docs_contract()
+    assert set(contract.PROOF) == {r.codes[0] for r in ERRORS}
+    named = {test for _, test in contract.PROOF.values()} | {b.test for b in contract.BEHAVIOURS}
     for test in named:
         module, function = test.split("::")
         with open(os.path.join(ROOT, "tests", module)) as f:
@@ -66,6 +70,15 @@ def test_codes_are_compared_case_insensitively():
     assert classify("SERVICEUNAVAILABLE", 400) is classify("ServiceUnAvailable", 400) is Kind.UNAVAILABLE
     assert classify("throttling.user", 400) is Kind.THROTTLED
     assert classify("requeststoofrequent", 403) is Kind.THROTTLED
+
+
+@pytest.mark.parametrize("code", list(emulator_errors.ERRORS))
+def test_the_emulator_and_the_client_agree_on_every_code_the_emulator_answers(code):
+    """Two records of ICE's documentation, kept apart: the emulator's status for a code is the one the
+    client's row documents, and the client has a row for every code the emulator can answer."""
+    rule = rule_for(code)
+    assert rule is not None, f"the client has no rule for {code}, which the emulator answers"
+    assert emulator_errors.ERRORS[code].status == rule.status, code
 
 
 def test_every_fault_code_is_a_documented_code():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 
 import airflow_provider_ice
 
@@ -24,18 +25,38 @@ def modules() -> dict[str, str]:
 
 
 def imports(path: str, known: dict[str, str]) -> set[str]:
-    """The package's modules that ``path`` imports, wherever the import statement stands."""
+    """The package's modules that ``path`` imports, wherever the import statement stands, absolute
+    (``from airflow_provider_ice.client import codes``) or relative (``from ..client import codes``)."""
     edges = set()
+    here = next(name for name, p in known.items() if p == path)
+    package = here if path.endswith("__init__.py") else here.rpartition(".")[0]
     with open(path) as f:
         tree = ast.parse(f.read())
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             edges |= {alias.name for alias in node.names if alias.name in known}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(NAME):
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:  # relative: from the package, up level - 1
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                module = ".".join([*base, module] if module else base)
+            if not module.startswith(NAME):
+                continue
             for alias in node.names:  # `from pkg import module` imports the module, else pkg itself
-                target = f"{node.module}.{alias.name}"
-                edges.add(target if target in known else node.module)
+                target = f"{module}.{alias.name}"
+                edges.add(target if target in known else module)
     return edges
+
+
+def reachable(start: str, known: dict[str, str]) -> set[str]:
+    """Every module of the package that importing ``start`` may import, lazily or not."""
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += imports(known[name], known)
+    return seen
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -70,3 +91,33 @@ def test_waiting_imports_no_operator_sensor_or_trigger():
     known = modules()
     reached = imports(known[f"{NAME}.waiting"], known)
     assert not {m for m in reached if m.startswith((f"{NAME}.operators", f"{NAME}.sensors", f"{NAME}.triggers"))}
+
+
+def test_relative_imports_are_resolved(tmp_path):
+    package = tmp_path / NAME / "testing" / "emulator"
+    package.mkdir(parents=True)
+    (package / "x.py").write_text("from ...client import codes\nfrom . import y\nfrom ..emulator.y import z\n")
+    known = {
+        f"{NAME}.testing.emulator.x": str(package / "x.py"),
+        f"{NAME}.testing.emulator.y": "y.py",
+        f"{NAME}.client.codes": "codes.py",
+    }
+    assert imports(str(package / "x.py"), known) == {f"{NAME}.client.codes", f"{NAME}.testing.emulator.y"}
+
+
+def test_the_emulator_imports_nothing_from_the_client():
+    """The emulator is an oracle, not a mirror: its answers come from its own records, not from the
+    client's code tables or limits (directly or through anything it imports)."""
+    known = modules()
+    for name in [m for m in known if m.startswith(f"{NAME}.testing.emulator")]:
+        leaks = sorted(m for m in reachable(name, known) if m.startswith(f"{NAME}.client"))
+        assert leaks == [], f"{name} reaches {leaks}"
+
+
+def test_the_runtime_client_holds_no_test_names_or_docs_renderers():
+    for name, path in modules().items():
+        if name.startswith(f"{NAME}.client"):
+            with open(path) as f:
+                source = f.read()
+            assert not re.search(r"test_\w+\.py::", source), f"{name} names a test"
+            assert not re.search(r"def render", source), f"{name} renders docs"

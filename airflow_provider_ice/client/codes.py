@@ -1,10 +1,10 @@
-"""ICE's error codes as documented: each with its source, how the client classifies it, and how
-the bundled emulator produces it.
+"""ICE's error codes as documented: each with its source and how the client treats it.
 
-The client's error rules (:func:`classify`) and the emulator's answers (every error it sends is a
-code of :data:`ERRORS`, :func:`status_of`) both come from here; :mod:`.contract` renders the table
-for the docs, and ``tests/test_contract.py`` proves each row on both paths. Where ICE's
-documentation is silent a row says so and states the assumption. Cheap to import (no SDK, no HTTP).
+The client's error rules (:func:`classify`) come from here. The bundled emulator keeps its own
+record of ICE's answers (``testing/emulator/errors.py``), and ``tests/test_contract.py`` holds the
+two against each other and proves each row on both paths; the docs render the table
+(``docs/_ext/contract.py``). Where ICE's documentation is silent a row says so and states the
+assumption. Cheap to import (no SDK, no HTTP).
 """
 
 from __future__ import annotations
@@ -61,49 +61,25 @@ class Kind(StrEnum):
         return self in (Kind.UNAVAILABLE, Kind.REPLAYED)
 
 
-#: What each kind does, in the table's words.
-CLIENT_ACTION = {
-    Kind.THROTTLED: "retried with backoff on every action, StartAIWorkflow included (a refusal proves nothing ran)",
-    Kind.UNAVAILABLE: "Get and Stop retried; StartAIWorkflow sent once, its error says a task may exist",
-    Kind.REPLAYED: "Get and Stop retried (signed afresh); StartAIWorkflow not sent again",
-    Kind.PERMANENT: "one call",
-    Kind.PERMISSION: "one call; names the denied action and the RAM identity, says to grant it",
-    Kind.NOT_ACTIVATED: "one call; says ICE is not activated for the account",
-    Kind.SUSPENDED: "one call; says the account is suspended (overdue payment)",
-    Kind.CREDENTIALS: "one call; names the connection field to check",
-    Kind.ENDPOINT: "one call; says to check Endpoint and Region ID",
-    Kind.TOO_LONG: "one call; gives the encoded size of Inputs and UserData, says to pass large content as OSS objects",
-}
-
-
 @dataclass(frozen=True)
 class ErrorRule:
     """One documented error answer.
 
     :param codes: the codes as spelled by their source; compared case-insensitively; a trailing
         ``.*`` matches every sub-code (``Throttling.*``).
-    :param status: the documented HTTP status (the emulator answers with it).
+    :param status: the documented HTTP status.
     :param kind: how the client treats it.
     :param source: the page that documents it, or ``None`` when undocumented (``assumed`` says what we assume).
-    :param emulator: how to make the emulator answer it.
     :param hint: what the user should do, appended to the error's message.
-    :param test: the test that proves the row on both paths.
     """
 
     codes: tuple[str, ...]
     status: int
     kind: Kind
     source: Source | None
-    emulator: str
-    test: str
     hint: str = ""
     assumed: str = ""
 
-
-_THROTTLE_TEST = "test_contract.py::test_throttling_is_retried_on_every_action"
-CREDENTIALS_TEST = "test_contract.py::test_credential_and_gateway_refusals_are_one_call"
-#: Requests the client never sends (it signs every header, sends its version, calls three actions).
-GATEWAY_TEST = "test_contract.py::test_the_gateway_refuses_what_the_signature_page_forbids"
 
 ERRORS: tuple[ErrorRule, ...] = (
     ErrorRule(
@@ -111,24 +87,18 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.THROTTLED,
         Source.GATEWAY_ERRORS,
-        "inject('throttling', code=...)",
-        _THROTTLE_TEST,
     ),
     ErrorRule(
         ("RequestsTooFrequent",),
         403,
         Kind.THROTTLED,
         Source.ICE_ERRORS,
-        "inject('throttling', code=...)",
-        _THROTTLE_TEST,
     ),
     ErrorRule(
         ("ServiceUnAvailable", "ServiceUnavailable"),
         503,
         Kind.UNAVAILABLE,
         Source.ICE_ERRORS,
-        "inject('unavailable')",
-        "test_contract.py::test_a_5xx_is_retried_for_reads_and_never_for_start",
         assumed="a task may have been created before a 5xx (ICE does not say)",
     ),
     ErrorRule(
@@ -136,8 +106,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         500,
         Kind.UNAVAILABLE,
         Source.ICE_ERRORS,
-        "inject('server_error')",
-        "test_contract.py::test_a_5xx_is_retried_for_reads_and_never_for_start",
         assumed="StartAIWorkflow may have run",
     ),
     ErrorRule(
@@ -145,16 +113,12 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.PERMANENT,
         Source.ICE_ERRORS,
-        "a request without TaskId/WorkflowId",
-        "test_contract.py::test_bad_requests_are_one_call",
     ),
     ErrorRule(
         ("InvalidParameter", "InvalidParameter.*"),
         400,
         Kind.PERMANENT,
         Source.ICE_ERRORS,
-        "Inputs that are not JSON; StopAIWorkflowTask on an offline task",
-        "test_contract.py::test_bad_requests_are_one_call",
         assumed="the code of a refused StopAIWorkflowTask on an offline task (undocumented)",
     ),
     ErrorRule(
@@ -162,8 +126,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         404,
         Kind.PERMANENT,
         Source.ICE_ERRORS,
-        "an unknown TaskId or WorkflowId",
-        "test_contract.py::test_bad_requests_are_one_call",
         assumed="the answer to an unknown TaskId or WorkflowId (undocumented)",
     ),
     ErrorRule(
@@ -171,8 +133,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         403,
         Kind.SUSPENDED,
         Source.ICE_ERRORS,
-        "inject('suspended')",
-        "test_contract.py::test_account_states_are_named",
         hint="the account is suspended for an overdue payment: add funds to the Alibaba Cloud account",
     ),
     ErrorRule(
@@ -180,8 +140,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         403,
         Kind.NOT_ACTIVATED,
         Source.ICE_ERRORS,
-        "inject('not_activated')",
-        "test_contract.py::test_account_states_are_named",
         hint="Intelligent Media Services (ICE) is not activated for this Alibaba Cloud account: activate it in the "
         "console, for the account of the AccessKey",
     ),
@@ -190,8 +148,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         403,
         Kind.PERMISSION,
         Source.RAM_DENIED,
-        "inject('permission_denied', code=...)",
-        "test_contract.py::test_a_permission_denial_names_the_action_and_identity",
         hint="grant the action to that RAM identity (a custom policy, or the system policy AliyunICEFullAccess)",
     ),
     ErrorRule(
@@ -199,8 +155,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         404,
         Kind.CREDENTIALS,
         Source.GATEWAY_ERRORS,
-        "an AccessKey ID the emulator does not know",
-        CREDENTIALS_TEST,
         hint="check the AccessKey ID (login) and the Region ID (region_id)",
     ),
     ErrorRule(
@@ -208,8 +162,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.CREDENTIALS,
         Source.GATEWAY_ERRORS,
-        "a wrong AccessKey Secret, or a request changed after signing",
-        CREDENTIALS_TEST,
         hint="check the AccessKey Secret (password)",
     ),
     ErrorRule(
@@ -217,8 +169,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.CREDENTIALS,
         Source.V3_SIGNATURE,
-        "host or an x-acs-* header left out of SignedHeaders; no or a malformed Authorization",
-        CREDENTIALS_TEST,
         hint="check the AccessKey Secret (password)",
         assumed="the code for a missing or malformed Authorization (undocumented)",
     ),
@@ -227,16 +177,12 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.CREDENTIALS,
         Source.GATEWAY_ERRORS,
-        "an Authorization algorithm other than ACS3-HMAC-SHA256",
-        CREDENTIALS_TEST,
     ),
     ErrorRule(
         ("InvalidSecurityToken.*",),
         400,
         Kind.CREDENTIALS,
         Source.GATEWAY_ERRORS,
-        "an STS token that does not belong to the AccessKey",
-        CREDENTIALS_TEST,
         hint="check the STS security token (security_token): it may have expired",
         assumed="the sub-code the emulator answers, MismatchWithAccessKey",
     ),
@@ -245,8 +191,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.CREDENTIALS,
         Source.GATEWAY_ERRORS,
-        "x-acs-date more than 15 minutes from the emulator's wall clock (or malformed: .Format)",
-        CREDENTIALS_TEST,
         hint="check this machine's clock: requests are signed with the current time",
     ),
     ErrorRule(
@@ -254,8 +198,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.REPLAYED,
         Source.GATEWAY_ERRORS,
-        "a request whose x-acs-signature-nonce was seen in the last 15 minutes",
-        "test_contract.py::test_a_replayed_nonce_is_refused_and_ours_never_are",
         assumed="the first copy of a replayed request (a proxy resending it, say) may have run",
     ),
     ErrorRule(
@@ -263,8 +205,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         400,
         Kind.ENDPOINT,
         Source.GATEWAY_ERRORS,
-        "no or another x-acs-version",
-        GATEWAY_TEST,
         hint="check Endpoint (endpoint): it should be ICE's (ice.<region>.aliyuncs.com)",
         assumed="the gateway's Missing{Name}/Invalid{Name} pattern, applied to Version",
     ),
@@ -273,8 +213,6 @@ ERRORS: tuple[ErrorRule, ...] = (
         404,
         Kind.ENDPOINT,
         Source.GATEWAY_ERRORS,
-        "an action the emulator does not serve",
-        GATEWAY_TEST,
         hint="check Endpoint (endpoint) and Region ID (region_id): the server there does not serve ICE's AI workflows",
     ),
 )
@@ -295,15 +233,6 @@ def rule_for(code: str | None) -> ErrorRule | None:
         return None
     exact = next((r for r in ERRORS for c in r.codes if "*" not in c and _matches(c, code)), None)
     return exact or next((r for r in ERRORS for c in r.codes if "*" in c and _matches(c, code)), None)
-
-
-def status_of(code: str) -> int:
-    """The documented HTTP status of ``code``; KeyError for a code no row documents (the emulator
-    answers only with these, so it never invents one)."""
-    rule = rule_for(code)
-    if rule is None or "*" in code:
-        raise KeyError(f"{code!r} is not a code of the ICE contract table")
-    return rule.status
 
 
 def classify(code: str | None, status: int | None) -> Kind:

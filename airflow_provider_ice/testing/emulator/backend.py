@@ -1,8 +1,8 @@
 """The emulator's backend: workflow templates, task lifecycles, scheduled faults, call counters.
 
 State only, no answer formats: ``protocol`` parses requests, calls the actions here (which
-return a snapshot of the task or raise :class:`.ApiError`, the service's refusal by a code of the
-ICE contract, ``airflow_provider_ice.client.codes``), formats every answer and answers each
+return a snapshot of the task or raise :class:`.ApiError`, the service's refusal by a code ICE
+documents, ``errors.py``), formats every answer and answers each
 fault kind (:data:`~airflow_provider_ice.testing.emulator.records.FAULT_KINDS`). Records and
 codes are in :mod:`.records`. Thread-safe: tests mutate it from their own thread
 while the server serves.

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_ice.client.codes import REQUEST_LINE_LIMIT
 from airflow_provider_ice.testing.emulator import signature
+from airflow_provider_ice.testing.emulator.errors import REQUEST_LINE_LIMIT
 from airflow_provider_ice.testing.emulator.records import ApiError
 
 API_VERSION = "2020-11-09"

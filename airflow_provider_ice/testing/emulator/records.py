@@ -1,6 +1,6 @@
 """What the emulated service holds and answers with: workflow templates, tasks, faults (their kinds
-and the codes each answers), and :class:`ApiError`, the service's refusal by a code of the ICE
-contract. The backend (:mod:`.backend`) changes them; the protocol layer formats them.
+and the codes each answers), and :class:`ApiError`, the service's refusal by a code ICE documents
+(``errors.py``). The backend (:mod:`.backend`) changes them; the protocol layer formats them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from airflow_provider_ice.client.codes import status_of
+from airflow_provider_ice.testing.emulator.errors import status_of
 
 RUNNING = "running"
 FINAL_STATUSES = ("succeeded", "partial-succeeded", "failed", "stopped")
@@ -52,10 +52,10 @@ FAULT_KINDS: dict[FaultKind, tuple[str, ...]] = {
 
 
 class ApiError(Exception):
-    """An error the service answers with: a code of the ICE contract (its documented HTTP status,
+    """An error the service answers with: a code of ``errors.py`` (its documented HTTP status,
     unless ``status`` overrides it), a message, and for RAM denials the ``access_denied`` detail.
 
-    :param code: the error code (``Code`` of the answer), one of the ICE contract's.
+    :param code: the error code (``Code`` of the answer), one ``errors.py`` records.
     :param message: the answer's ``Message``.
     :param headers: extra answer headers (e.g. ``x-acs-retry-after``); default none.
     :param access_denied: the ``AccessDeniedDetail`` of a RAM denial; default None.
