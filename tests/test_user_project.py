@@ -1,14 +1,17 @@
 """A user's project, as the docs show it (tests/user_project: a DAG, its tests, a conftest.py that
 loads the plugin): its tests pass with only the shipped plugin's fixtures, in a fresh AIRFLOW_HOME,
-with no AIRFLOW_* variable of ours and a connection stored in the metastore."""
+with no AIRFLOW_* variable of ours and a connection stored in the metastore; and run with a user's
+own AIRFLOW_HOME set, they leave it as it was."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -22,32 +25,23 @@ def test_a_users_dag_tests_pass_with_the_plugin_alone(tmp_path):
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env["PYTHONPATH"] = ""
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            "-W",
-            "ignore::DeprecationWarning",
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    run = run_user_tests(project, env)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "2 passed" in run.stdout
 
 
-def test_the_walkthrough_runs_as_the_docs_show_it(tmp_path):
+def run_user_tests(project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    command += ["-W", "ignore::DeprecationWarning", *args]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def users_airflow(tmp_path_factory):
     """docs/own-project.md includes walkthrough.sh: the emulator, `airflow connections add`, `airflow
-    connections test` and `airflow dags test`, in a fresh AIRFLOW_HOME and HOME."""
+    connections test` and `airflow dags test`, in a fresh AIRFLOW_HOME and HOME. What it leaves is a
+    user's own Airflow: an ice_default connection and a run history."""
+    tmp_path = tmp_path_factory.mktemp("user")
     project = tmp_path / "project"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -61,12 +55,63 @@ def test_the_walkthrough_runs_as_the_docs_show_it(tmp_path):
     run = subprocess.run(
         ["bash", str(project / "walkthrough.sh")], env=env, capture_output=True, text=True, timeout=600
     )
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output[-4000:]
+    return project, env, run.returncode, run.stdout + run.stderr
+
+
+def test_the_walkthrough_runs_as_the_docs_show_it(users_airflow):
+    _, env, returncode, output = users_airflow
+    assert returncode == 0, output[-4000:]
     assert "Connection success!" in output
-    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as db:
+    runs, published, _ = history(env["AIRFLOW_HOME"])
+    assert runs == [("success",)] and published == [("success",)], (runs, published, output[-3000:])
+
+
+def history(home: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """A user's run history and ice_default connection, as their metastore holds them."""
+    with sqlite3.connect(os.path.join(home, "airflow.db")) as db:
         runs = db.execute("SELECT state FROM dag_run WHERE dag_id = 'translate_talk'").fetchall()
         published = db.execute(
             "SELECT state FROM task_instance WHERE dag_id = 'translate_talk' AND task_id = 'publish'"
         ).fetchall()
-    assert runs == [("success",)] and published == [("success",)], (runs, published, output[-3000:])
+        connection = db.execute(
+            "SELECT conn_type, login, password, extra FROM connection WHERE conn_id = 'ice_default'"
+        ).fetchall()
+    return runs, published, connection
+
+
+def snapshot(home: str) -> dict[str, str]:
+    """Every file under ``home`` by its content's hash."""
+    found = {}
+    for folder, _, files in os.walk(home):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                found[os.path.relpath(path, home)] = hashlib.sha256(f.read()).hexdigest()
+    return found
+
+
+def test_the_plugin_never_touches_a_users_own_airflow(users_airflow):
+    """With AIRFLOW_HOME (and the database URL) set in the shell, as most users have them, the
+    project's tests run in a throwaway Airflow: the user's files, connection and runs are as they were."""
+    project, env, returncode, _ = users_airflow
+    assert returncode == 0
+    home = env["AIRFLOW_HOME"]
+    before, (_, _, connection) = snapshot(home), history(home)
+    assert [row[:2] for row in connection] == [("alibaba_cloud_ice", "LTAIemulatorKeyId")]  # their own ice_default
+    shell = {**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
+    run = run_user_tests(project, shell)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "2 passed" in run.stdout
+    assert snapshot(home) == before
+
+
+def test_opted_in_the_plugin_refuses_to_overwrite_a_users_connection(users_airflow):
+    project, env, returncode, _ = users_airflow
+    assert returncode == 0
+    home = env["AIRFLOW_HOME"]
+    before = history(home)
+    run = run_user_tests(project, env, "--ice-use-airflow-home")
+    assert run.returncode != 0
+    assert "connection 'ice_default' already exists in the metastore of" in run.stdout, run.stdout[-4000:]
+    assert "2 errors" in run.stdout, run.stdout[-2000:]
+    assert history(home) == before

@@ -1,10 +1,15 @@
 """Opt-in pytest plugin: ``pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]``.
 
 Load it before anything imports Airflow (``pytest_plugins`` in your top conftest.py, with no Airflow
-import above it). With no ``AIRFLOW_HOME`` set, the session gets a throwaway one (never
-``~/airflow``; examples off). With no ``AIRFLOW__CORE__DAGS_FOLDER`` set, the DAGs folder is the
-``ice_dags_folder`` ini option (default ``dags``, relative to pytest's rootdir) when it exists:
-``dag.test()`` on Airflow 3 runs only DAGs found there.
+import above it). Tests never touch what is not theirs: every session gets a throwaway
+``AIRFLOW_HOME`` and metastore (examples off), whatever the shell has set (``AIRFLOW_HOME``,
+``AIRFLOW_CONFIG``, a database URL, a log folder), so your own connections, run history and logs are
+never read or written. To run against your own Airflow instead, opt in by name: the ini option
+``ice_use_airflow_home = true`` or the flag ``--ice-use-airflow-home``; then
+``ice_stored_connection`` refuses to overwrite a connection that already exists. With no
+``AIRFLOW__CORE__DAGS_FOLDER`` set, the DAGs folder is the ``ice_dags_folder`` ini option (default
+``dags``, relative to pytest's rootdir) when it exists: ``dag.test()`` on Airflow 3 runs only DAGs
+found there.
 
 Fixtures:
 
@@ -36,15 +41,49 @@ import pytest
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator import IceEmulator
 
+OPT_IN_FLAG, OPT_IN_INI = "--ice-use-airflow-home", "ice_use_airflow_home"
+#: What points Airflow at a metastore, a configuration or a log folder of the user's: unset in a
+#: throwaway session (the ``_CMD`` and ``_SECRET`` forms too).
+_USERS_SETTINGS = (
+    "AIRFLOW_CONFIG",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__CORE__SQL_ALCHEMY_CONN",
+    "AIRFLOW__LOGGING__BASE_LOG_FOLDER",
+)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("ice_dags_folder", "the DAGs folder for dag.test(), relative to the rootdir", default="dags")
+    why = (
+        "run against the AIRFLOW_HOME, metastore and connections of the environment instead of a throwaway "
+        "one (ice_stored_connection then refuses to overwrite an existing connection)"
+    )
+    parser.addini(OPT_IN_INI, why, type="bool", default=False)
+    parser.addoption(OPT_IN_FLAG, action="store_true", default=False, help=why)
+
+
+def uses_airflow_home(config: pytest.Config) -> bool:
+    """Whether the session opted in to the environment's own Airflow (flag or ini option).
+
+    :param config: the session's pytest configuration.
+    """
+    return bool(config.getoption(OPT_IN_FLAG, default=False) or config.getini(OPT_IN_INI))
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    own = uses_airflow_home(config)
     if "airflow" in sys.modules:  # configured already: changing the environment would not take effect
+        if not own and not os.environ.get("AIRFLOW_HOME", "").startswith(tempfile.gettempdir()):
+            raise pytest.UsageError(
+                "airflow_provider_ice.testing.pytest_plugin: Airflow was imported before the plugin loaded, so the "
+                "tests would use the AIRFLOW_HOME of the environment. Load the plugin first (pytest_plugins in your "
+                f"top conftest.py, with no Airflow import above it), or opt in with {OPT_IN_FLAG}."
+            )
         return
-    if "AIRFLOW_HOME" not in os.environ:
+    if not own:
+        for name in list(os.environ):
+            if name in _USERS_SETTINGS or name.removesuffix("_CMD").removesuffix("_SECRET") in _USERS_SETTINGS:
+                del os.environ[name]
         os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ice-pytest-airflow-home-")
         os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     dags = os.path.join(str(config.rootpath), str(config.getini("ice_dags_folder")))
@@ -106,9 +145,11 @@ def ice_connection(ice_emulator: IceEmulator, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def ice_stored_connection(
-    ice_emulator: IceEmulator, ice_airflow_db: str, monkeypatch: pytest.MonkeyPatch
+    ice_emulator: IceEmulator, ice_airflow_db: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> Iterator[str]:
-    """``ice_default`` pointing at the emulator, stored in the metastore (no environment variable)."""
+    """``ice_default`` pointing at the emulator, stored in the metastore (no environment variable).
+    In the environment's own Airflow (opted in), an existing ``ice_default`` is never overwritten:
+    the test fails, naming it."""
     import json
 
     from airflow.models.connection import Connection
@@ -116,7 +157,16 @@ def ice_stored_connection(
 
     monkeypatch.delenv("AIRFLOW_CONN_ICE_DEFAULT", raising=False)
     with create_session() as session:
-        session.query(Connection).filter(Connection.conn_id == DEFAULT_CONN_ID).delete()
+        existing = session.query(Connection).filter(Connection.conn_id == DEFAULT_CONN_ID)
+        if uses_airflow_home(request.config) and existing.count():
+            pytest.fail(
+                f"ice_stored_connection: connection {DEFAULT_CONN_ID!r} already exists in the metastore of "
+                f"AIRFLOW_HOME={ice_airflow_db} and is not overwritten (the session uses your own Airflow: "
+                f"{OPT_IN_FLAG} or {OPT_IN_INI}). Run without the opt-in (a throwaway AIRFLOW_HOME), or use "
+                "ice_connection (an environment variable) instead.",
+                pytrace=False,
+            )
+        existing.delete()
         session.add(
             Connection(
                 conn_id=DEFAULT_CONN_ID,
