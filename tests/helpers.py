@@ -7,6 +7,8 @@ import importlib.util
 import json
 import os
 import sys
+import time
+from collections.abc import Callable
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -43,6 +45,28 @@ def use_connection(
         conn["password"] = password
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     return conn_id
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Poll ``check`` (state another thread changes) until it is truthy; fail, naming ``what``, after
+    ``timeout`` seconds. Returns what ``check`` returned."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.01)
+    return result
+
+
+async def until(check: Callable[[], Any], what: str) -> Any:
+    """:func:`wait_until` without blocking the event loop (10 s at most)."""
+    try:
+        async with asyncio.timeout(10):
+            while not (result := check()):  # noqa: ASYNC110 (state another thread changes: no event to await)
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        pytest.fail(f"timed out after 10 s waiting for {what}")
+    return result
 
 
 def call(mode: str, method: str, *args: Any, hook: IceHook | None = None, **kwargs: Any) -> Any:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 
 from airflow_provider_ice.client import network
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.testing.emulator import IceEmulator
-from tests.helpers import call, use_connection
+from tests.helpers import call, until, use_connection, wait_until
 
 MODES = ["sync", "async"]
 
@@ -38,8 +37,9 @@ def test_start_is_sent_once_after_a_read_timeout(emulator, monkeypatch, mode):
     assert "may have created a task from workflow wf" in str(err)
     assert 'UserData {"ref":"order-17"}' in str(err)
     assert emulator.backend.calls("StartAIWorkflow") == 1
-    time.sleep(0.5)  # the emulator finishes the request the client gave up on
-    assert len(emulator.backend.tasks) == 1  # one task, and it is the one the error tells how to find
+    # The emulator finishes the request the client gave up on: one task, the one the error tells how to find.
+    wait_until(lambda: emulator.backend.tasks, "the task of the start the client gave up on")
+    assert len(emulator.backend.tasks) == 1
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -175,22 +175,25 @@ def test_an_html_error_page_is_read_alike_on_both_paths(emulator, mode, status, 
         assert not excinfo.value.may_have_run and "may have created" not in str(excinfo.value)
 
 
-async def test_waiting_for_a_pooled_connection_is_not_mistaken_for_a_sent_start(emulator, monkeypatch):
+async def test_waiting_for_a_pooled_connection_is_not_mistaken_for_a_sent_start(emulator, monkeypatch, caplog):
     """All connections busy past connect_timeout: nothing was sent, so the start is retried, once it gets one."""
     from airflow_provider_ice.client import async_sender as transport
     from airflow_provider_ice.hooks.ice import IceHook
 
     monkeypatch.setattr(transport, "POOL_CONNECTIONS", 1)
-    use_connection(monkeypatch, emulator, connect_timeout=0.2, read_timeout=5, max_attempts=10, retry_max_delay=0.1)
+    use_connection(monkeypatch, emulator, connect_timeout=0.2, read_timeout=5, max_attempts=20, retry_max_delay=0.1)
+    caplog.set_level(logging.WARNING)
     busy = emulator.backend.add_task("wf")
-    emulator.backend.inject("delay", 1, action="GetAIWorkflowTask", delay=0.8)
+    emulator.backend.inject("delay", 1, action="GetAIWorkflowTask", delay=1.0)
     async with IceHook() as hook:
-        holder = asyncio.ensure_future(hook.aget_workflow_task(busy))  # holds the only connection 0.8 s
-        await asyncio.sleep(0.1)
+        holder = asyncio.ensure_future(hook.aget_workflow_task(busy))  # holds the only connection 1 s
+        await until(lambda: emulator.backend.calls("GetAIWorkflowTask") == 1, "the holder's request at the emulator")
         task_id = await hook.astart_ai_workflow("wf")
         await holder
     assert list(emulator.backend.tasks) == [busy, task_id]
     assert emulator.backend.calls("StartAIWorkflow") == 1
+    # The start did wait for the pool, past connect_timeout, and was retried for it.
+    assert any("StartAIWorkflow failed (ConnectTimeout" in m for m in retry_warnings(caplog)), retry_warnings(caplog)
 
 
 async def test_concurrent_first_calls_of_one_hook_share_one_session_and_close_it(emulator):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 
@@ -118,11 +117,10 @@ def test_total_retry_time_is_bounded(emulator, monkeypatch, mode):
         monkeypatch, emulator, max_attempts=50, retry_base_delay=0.2, retry_max_delay=0.2, retry_max_elapsed=0.5
     )
     emulator.backend.inject("throttling", 50)
-    started = time.monotonic()
     with pytest.raises(IceApiError, match=r"Throttling\.User"):
         call(mode, "get_workflow_task", "t")
-    # No attempt starts past 0.5 s, so the call gives up long before its 50 attempts.
-    assert time.monotonic() - started < 1.0
+    # No attempt starts past 0.5 s: with backoffs of up to 0.2 s, 50 attempts would take about 5 s,
+    # so the time limit, not the attempt limit, ends the call.
     assert 2 <= emulator.backend.calls("GetAIWorkflowTask") < 50
 
 

@@ -79,11 +79,15 @@ LOADS_OFF_THE_LOOP = """
 import asyncio, importlib.abc, os, sys, threading
 from airflow_provider_ice.hooks.ice import IceHook
 
+WATCHED = ("aiohttp", "airflow_provider_ice.client.async_sender", "alibabacloud_credentials.client")
+# A module imported before the watcher is never seen by it: then this test would prove nothing.
+already = [name for name in WATCHED if name in sys.modules]
+assert not already, f"imported with the hook, before the watcher: {already}"
 seen = {}
 
 class Watch(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name in ("aiohttp", "airflow_provider_ice.client.async_sender", "alibabacloud_credentials.client"):
+        if name in WATCHED:
             seen.setdefault(name, threading.current_thread() is threading.main_thread())
         return None
 
@@ -95,7 +99,8 @@ async def main():
 
 asyncio.run(main())
 print(seen)
-assert seen and not any(seen.values()), seen
+assert set(seen) == set(WATCHED), f"not loaded by the first call: {set(WATCHED) - set(seen)}"
+assert not any(seen.values()), f"loaded on the event loop's thread: {seen}"
 """
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
 from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
-from tests.helpers import use_connection
+from tests.helpers import until, use_connection
 
 NODES = {"asr": {"Status": "failed"}, "mux": {"Status": "succeeded"}}
 
@@ -178,8 +178,7 @@ async def test_rebuilt_from_serialize_mid_wait_carries_on(emulator):
     trigger = IceWorkflowTaskTrigger(task_id, poll_interval=0.05, timeout=30)
     run = trigger.run().__aiter__()
     pending = asyncio.ensure_future(run.__anext__())
-    while emulator.backend.calls("GetAIWorkflowTask", task_id) < 2:  # noqa: ASYNC110 (another thread's counter)
-        await asyncio.sleep(0.01)
+    await until(lambda: emulator.backend.calls("GetAIWorkflowTask", task_id) >= 2, "the trigger's second poll")
     pending.cancel()  # the triggerer restarts
     with pytest.raises(asyncio.CancelledError):
         await pending
