@@ -14,11 +14,23 @@ from airflow_provider_ice.exceptions import IceArgumentError
 _BAD_ID_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
-def require_id(name: str, value: Any) -> str:
+#: What a template renders to when it pulled nothing: Jinja writes None as "None".
+_NOTHING = ("", "None")
+
+
+def require_id(name: str, value: Any, template: str | None = None) -> str:
     """An ICE id (TaskId, WorkflowId): a non-empty string without whitespace or control characters
-    inside it (surrounding whitespace is trimmed)."""
+    inside it (surrounding whitespace is trimmed). None, an empty string and ``"None"`` (what a
+    template renders when it pulled nothing) fail naming ``template`` (the unrendered field) if
+    given, and the likely cause."""
     what = "the ICE TaskId (e.g. the StartAIWorkflow result)" if "task" in name else "the workflow template id"
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (isinstance(value, str) and value.strip() in _NOTHING):
+        source = f" (rendered from {template!r})" if template else ""
+        raise IceArgumentError(
+            f"{name} is {value!r}{source}: it rendered to nothing, most likely an xcom_pull that found no value "
+            f"(check its task_ids and key, and that the upstream task ran and pushed it). Give {what}."
+        )
+    if not isinstance(value, str):
         raise IceArgumentError(f"{name} is {value!r} (after rendering): give {what}.")
     text = value.strip()
     if _BAD_ID_CHARS.search(text):
@@ -26,6 +38,11 @@ def require_id(name: str, value: Any) -> str:
             f"{name} is {value!r}, which has whitespace or control characters inside it: give {what} alone."
         )
     return text
+
+
+def template_of(value: Any) -> str | None:
+    """``value`` if it is a Jinja template (kept from ``__init__``, before Airflow renders it in place)."""
+    return value if isinstance(value, str) and ("{{" in value or "{%" in value) else None
 
 
 def encode_json_param(name: str, value: Any, *, any_string: bool = False) -> str | None:

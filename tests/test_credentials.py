@@ -94,3 +94,58 @@ def test_default_chain_when_no_keys(ice_emulator, monkeypatch):
     hook = IceHook()
     assert hook.get_connection_config().credential_type == "default"
     assert type(provider_of(hook)).__name__ == "DefaultCredentialsProvider"
+
+
+NO_CREDENTIALS_ANYWHERE = """
+import asyncio, json, logging, sys
+from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.hooks.ice import IceHook
+
+logging.basicConfig(level=logging.INFO)  # a task log shows every logger's records
+
+async def acall(hook):
+    async with hook:
+        return await hook.aget_workflow_task("t")
+
+for mode in ("sync", "async"):
+    try:
+        IceHook().get_workflow_task("t") if mode == "sync" else asyncio.run(acall(IceHook()))
+    except IceApiError as exc:
+        print(f"ERROR {mode}: {exc}")
+"""
+
+
+def test_no_credentials_anywhere_is_one_short_message_with_the_fix_and_no_sdk_traceback(ice_emulator, tmp_path):
+    """The default chain finds nothing: its providers fail one by one, and the credentials URI one
+    (refused, on 127.0.0.1) logs a traceback in the SDK; the ECS metadata service is switched off (it
+    is not on this machine). A process of its own: the credentials package reads the environment at
+    import."""
+    import os
+    import subprocess
+    import sys
+
+    conn = {"conn_type": "alibaba_cloud_ice", "extra": ice_emulator.connection_extras(credential_type="default")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD", "ALICLOUD"))}
+    env.update(
+        HOME=str(tmp_path),  # no ~/.aliyun/config.json, no ~/.alibabacloud/credentials.ini
+        AIRFLOW_CONN_ICE_DEFAULT=json.dumps(conn),
+        ALIBABA_CLOUD_ECS_METADATA_DISABLED="true",
+        ALIBABA_CLOUD_CREDENTIALS_URI="http://127.0.0.1:9/credentials",
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", NO_CREDENTIALS_ANYWHERE], env=env, capture_output=True, text=True, timeout=120
+    )
+    output = run.stdout + run.stderr
+    errors = [line for line in run.stdout.splitlines() if line.startswith("ERROR ")]
+    assert len(errors) == 2, output[-3000:]
+    for line in errors:
+        assert (
+            "no credentials: the connection has no AccessKey, and Credential type (credential_type) 'default'" in line
+        )
+        assert "ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET" in line and "ALIBABA_CLOUD_CREDENTIALS_URI" in line
+        assert line.endswith(
+            "— set the AccessKey ID (login) and AccessKey Secret (password), or give the workers and triggerers "
+            "one of those credentials; in connection 'ice_default'"
+        ), line
+    assert "Traceback" not in output, output[-3000:]
+    assert ice_emulator.backend.calls() == 0

@@ -96,6 +96,17 @@ def test_https_against_a_plain_http_server_says_so_at_once(emulator, monkeypatch
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_plain_http_against_an_https_server_names_the_mismatch(ice_emulator_tls, monkeypatch, mode):
+    use_connection(monkeypatch, ice_emulator_tls, protocol="http", max_attempts=1)
+    with pytest.raises(IceApiError) as excinfo:
+        call(mode, "get_workflow_task", "t")
+    assert "it hung up without an answer, as an HTTPS server does to plain http" in str(excinfo.value)
+    assert excinfo.value.hint == (
+        f"if {ice_emulator_tls.endpoint} serves HTTPS (ICE's endpoints do), set Protocol (protocol) to https"
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_connection_refused_names_host_and_port(emulator, monkeypatch, mode):
     use_connection(monkeypatch, emulator, endpoint="127.0.0.1:9", max_attempts=2)
     with pytest.raises(IceApiError) as excinfo:

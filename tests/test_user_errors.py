@@ -50,6 +50,31 @@ def test_an_argument_error_fails_the_task_once(ice_emulator, ice_connection, ice
     assert ice_emulator.backend.calls() == 0
 
 
+def test_a_template_that_pulled_nothing_fails_before_any_call(ice_emulator, ice_connection, ice_airflow_db):
+    result = run_dag("ice_sensor_dags.py", "ice_sensor_nothing_pulled")
+    assert (result.task_states["wait"], result.try_numbers["wait"]) == ("failed", 1)  # retries=1, not used
+    assert ice_emulator.backend.calls() == 0  # "None" never reached ICE
+
+
+@pytest.mark.parametrize("rendered", [None, "", "None", "  "])
+def test_a_rendered_nothing_names_the_template_and_the_likely_cause(ice_emulator, ice_connection, rendered):
+    from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+
+    template = "{{ ti.xcom_pull(task_ids='strat') }}"
+    sensor = IceWorkflowTaskSensor(task_id="wait", workflow_task_id=template)
+    sensor.workflow_task_id = rendered  # as Airflow renders it in place
+    with pytest.raises(IceArgumentError) as excinfo:
+        sensor.execute({})
+    message = str(excinfo.value)
+    assert f"workflow_task_id is {rendered!r} (rendered from {template!r})" in message
+    assert "most likely an xcom_pull that found no value (check its task_ids and key" in message
+    operator = IceStartAIWorkflowOperator(task_id="start", workflow_id="{{ params.wf }}")
+    operator.workflow_id = "None"
+    with pytest.raises(IceArgumentError, match=r"workflow_id is 'None' \(rendered from '\{\{ params.wf \}\}'\)"):
+        operator.execute({})
+    assert ice_emulator.backend.calls() == 0
+
+
 def test_a_connection_error_keeps_airflow_retries():
     assert not issubclass(IceConfigurationError, AirflowFailException)
     assert issubclass(IceArgumentError, IceConfigurationError)

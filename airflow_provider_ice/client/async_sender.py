@@ -145,4 +145,6 @@ class AsyncSender:
             from airflow_provider_ice.client.failures import aiohttp_phase, transport_error
 
             phase = aiohttp_phase(exc)
-            raise transport_error(exc, request.action, self._config.address, self._proxy, phase) from None
+            raise transport_error(
+                exc, request.action, self._config.address, self._proxy, phase, self._config.protocol
+            ) from None

@@ -1,18 +1,53 @@
 """Credentials: one ``alibabacloud_credentials`` client per set of credentials in the process.
 
 A triggerer with a thousand waits on one connection holds one client, which refreshes an expiring
-STS/RAM-role/ECS-role/OIDC credential once, not a thousand times; both paths ask it on every request.
+STS/RAM-role/ECS-role/OIDC credential once, not a thousand times; both paths ask it on every request
+(:func:`current` / :func:`acurrent`).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from contextvars import ContextVar
 from typing import Any
 
 from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
 
 _CREDENTIALS: dict[tuple[Any, ...], Any] = {}
 _CREDENTIALS_LOCK = threading.Lock()
+#: Set while this thread or task asks a credentials client for the credential of a request.
+_FETCHING: ContextVar[bool] = ContextVar("ice_fetching_credentials", default=False)
+
+
+class _QuietWhileFetching(logging.Filter):
+    """alibabacloud-credentials logs every provider that fails, a traceback each (its ``credentials``
+    logger, which has a handler of its own), then raises: while a request of ours asks, the error it
+    becomes says it once (:func:`.errors.error_from_credentials`). Its background refreshes still log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _FETCHING.get()
+
+
+_QUIET = _QuietWhileFetching()
+
+
+def current(credential: Any) -> Any:
+    """The credential (``CredentialModel``) for a request now, from ``credential``'s client."""
+    token = _FETCHING.set(True)
+    try:
+        return credential.get_credential()
+    finally:
+        _FETCHING.reset(token)
+
+
+async def acurrent(credential: Any) -> Any:
+    """:func:`current` on the async path."""
+    token = _FETCHING.set(True)
+    try:
+        return await credential.get_credential_async()
+    finally:
+        _FETCHING.reset(token)
 
 
 def shared_credential(config: IceConnectionConfig) -> Any:
@@ -33,6 +68,9 @@ def cached_credential(config: IceConnectionConfig) -> Any | None:
 def _new_credential(config: IceConnectionConfig) -> Any:
     from alibabacloud_credentials.client import Client as CredentialClient
     from alibabacloud_credentials.models import Config as CredentialConfig
+
+    if _QUIET not in logging.getLogger("credentials").filters:
+        logging.getLogger("credentials").addFilter(_QUIET)
 
     if config.credential_type == "default":
         return CredentialClient()

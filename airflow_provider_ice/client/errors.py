@@ -12,6 +12,7 @@ no idempotency token.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from airflow_provider_ice.client.codes import REQUEST_LINE_LIMIT, Kind, classify, rule_for
@@ -180,16 +181,39 @@ def _denial(err: dict[str, Any]) -> dict[str, Any] | None:
     return detail if isinstance(detail, dict) else None
 
 
+#: The default chain's providers, as alibabacloud-credentials names them in its error, in our words.
+_CHAIN_SOURCES = {
+    "EnvironmentVariable": "ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET",
+    "OIDCRoleArn": "OIDC (ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN, _OIDC_TOKEN_FILE)",
+    "CLIProfile": "~/.aliyun/config.json",
+    "Profile": "~/.alibabacloud/credentials.ini",
+    "EcsRamRole": "the ECS instance's RAM role",
+    "URL": "ALIBABA_CLOUD_CREDENTIALS_URI",
+}
+
+
 def error_from_credentials(exc: BaseException, action: str, credential_type: str) -> IceTransportError:
-    """Credentials could not be had (an STS/RAM-role/ECS/OIDC refresh failed): nothing was sent to ICE.
-    Transient when the credentials service could not be reached, permanent otherwise."""
+    """Credentials could not be had (an STS/RAM-role/ECS/OIDC refresh failed, or the default chain
+    found none): nothing was sent to ICE. Transient when the credentials service could not be
+    reached, permanent otherwise. The default chain's failure is one short message with the fix."""
     from airflow_provider_ice.client.failures import chain, known_cause
 
     errors = list(chain(exc))
     network = any(isinstance(e, OSError) or known_cause(e) for e in errors)
+    text = str(errors[-1])
+    if "providers in the chain" in text:
+        tried = [_CHAIN_SOURCES.get(name, name) for name in re.findall(r"[\'\"](\w+?)CredentialsProvider:", text)]
+        return IceTransportError(
+            NO_CREDENTIALS,
+            f"{action}: no credentials: the connection has no AccessKey, and Credential type (credential_type) "
+            f"{credential_type!r} found none in {', '.join(tried) or 'the default chain'}",
+            retryable=False,
+            hint="set the AccessKey ID (login) and AccessKey Secret (password), or give the workers and triggerers "
+            "one of those credentials",
+        )
     return IceTransportError(
         NO_CREDENTIALS,
-        f"{action}: no credentials from Credential type (credential_type) {credential_type!r}: {str(errors[-1])[:300]}",
+        f"{action}: no credentials from Credential type (credential_type) {credential_type!r}: {text[:300]}",
         retryable=network,
     )
 

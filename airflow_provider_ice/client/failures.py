@@ -179,11 +179,17 @@ def known_cause(exc: BaseException) -> bool:
 
 
 def transport_error(
-    exc: BaseException, action: str, address: str, proxy: str | None, phase: Phase = Phase.SENT
+    exc: BaseException,
+    action: str,
+    address: str,
+    proxy: str | None,
+    phase: Phase = Phase.SENT,
+    protocol: str = "https",
 ) -> IceTransportError:
     """The error for a request that got no usable answer: whether ICE may have run it by ``phase``
     (default :attr:`Phase.SENT`: only a sender's evidence proves nothing was sent), what happened by
-    the most specific cause in ``exc``'s chain."""
+    the most specific cause in ``exc``'s chain. ``protocol`` is the connection's: plain http to a
+    server that hangs up without a word is most often an HTTPS endpoint, and the hint says so."""
     cause = cause_of(exc)
     sent = phase is Phase.SENT
     if sent and cause in _CONNECTING:
@@ -213,7 +219,18 @@ def transport_error(
             Cause.READ_TIMEOUT: f"no answer from {address}{via} in time (read timeout)",
             Cause.TLS_BROKEN: f"the TLS connection to {address}{via} broke after {action} was sent ({last})",
         }.get(cause, f"connection to {address}{via} lost ({last})")
+        if protocol == "http" and cause is Cause.LOST and _hung_up_without_an_answer(errors):
+            what = f"{what}: it hung up without an answer, as an HTTPS server does to plain http"
+            hint = f"if {address} serves HTTPS (ICE's endpoints do), set Protocol (protocol) to https"
     return IceTransportError(code, f"{action}: {what}", retryable=retryable, may_have_run=sent, hint=hint)
+
+
+def _hung_up_without_an_answer(errors: list[BaseException]) -> bool:
+    """The connection closed before a status line, or what came was no HTTP (a TLS alert, say)."""
+    import http.client
+
+    hung_up = (http.client.RemoteDisconnected, http.client.BadStatusLine, aiohttp.ServerDisconnectedError)
+    return any(isinstance(e, hung_up) for e in errors)
 
 
 def _proxy_wants_credentials(errors: list[BaseException]) -> bool:

@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from alibabacloud_tea_openapi.utils import Utils
 
+from airflow_provider_ice.client import credentials
 from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
 from airflow_provider_ice.client.errors import error_from_credentials, is_throttling, read_answer
 from airflow_provider_ice.client.ratelimit import AdaptiveRateLimiter, limiter_for
@@ -95,7 +96,7 @@ def attempt(
     waits first for its slot in the process's pacing of the action (:mod:`.ratelimit`), never past
     ``deadline`` (``time.monotonic()``: the call's retry time limit still holds)."""
     try:
-        current = credential.get_credential()
+        current = credentials.current(credential)
     except Exception as exc:
         raise error_from_credentials(exc, action, config.credential_type) from None
     limiter = _limiter(config, action)
@@ -117,7 +118,7 @@ async def aattempt(
 ) -> dict[str, Any]:
     """:func:`attempt` on the async path."""
     try:
-        current = await credential.get_credential_async()
+        current = await credentials.acurrent(credential)
     except Exception as exc:
         raise error_from_credentials(exc, action, config.credential_type) from None
     limiter = _limiter(config, action)

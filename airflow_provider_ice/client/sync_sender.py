@@ -124,7 +124,9 @@ class SyncSender:
             from airflow_provider_ice.client.failures import Phase, transport_error
 
             phase = Phase.CONNECT if _WRITTEN.get() is False else Phase.SENT
-            raise transport_error(exc, request.action, self._config.address, self._proxy, phase) from None
+            raise transport_error(
+                exc, request.action, self._config.address, self._proxy, phase, self._config.protocol
+            ) from None
         return response.status_code, response.headers, response.content
 
     def close(self) -> None:

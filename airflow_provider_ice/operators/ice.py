@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.operators.wait_mixin import IceWaitMixin, deferral_timeout, make_trigger
-from airflow_provider_ice.params import check_literal_json, require_positive
+from airflow_provider_ice.params import check_literal_json, require_id, require_positive, template_of
 from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS, running_line
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -91,6 +91,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         check_literal_json(self.task_id, "inputs", inputs)
         check_literal_json(self.task_id, "user_data", user_data, any_string=True)
         self.workflow_id = workflow_id
+        self._id_template = template_of(workflow_id)  # rendering replaces the field: for messages
         self.inputs = inputs
         self.user_data = user_data
         self.dispatch_tag = dispatch_tag
@@ -106,7 +107,8 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         self.workflow_task_id: str | None = None
 
     def execute(self, context: Any) -> Any:
-        # A blank workflow_id or unencodable inputs/user_data fail in the hook, before StartAIWorkflow.
+        # Unencodable inputs/user_data fail in the hook, before StartAIWorkflow.
+        self.workflow_id = require_id("workflow_id", self.workflow_id, self._id_template)
         return self.execute_resumable(context)
 
     # ---- ResumableJobMixin ------------------------------------------------------------------

@@ -11,7 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensor
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.operators.wait_mixin import TRIGGER_CLASSPATH, IceWaitMixin, deferral_timeout, make_trigger
-from airflow_provider_ice.params import require_id, require_positive
+from airflow_provider_ice.params import require_id, require_positive, template_of
 from airflow_provider_ice.version_compat import degrade_start_from_trigger, refuse_reschedule
 from airflow_provider_ice.waiting import (
     DEFAULT_MAX_POLL_INTERVAL,
@@ -81,6 +81,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
         require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
         self.workflow_task_id = workflow_task_id
+        self._id_template = template_of(workflow_task_id)  # rendering replaces the field: for messages
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
         self.accept_partial_success = accept_partial_success
@@ -109,7 +110,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             )
 
     def execute(self, context: Any) -> Any:
-        self.workflow_task_id = require_id("workflow_task_id", self.workflow_task_id)
+        self.workflow_task_id = require_id("workflow_task_id", self.workflow_task_id, self._id_template)
         if not self.deferrable:
             return super().execute(context)
         # One synchronous check first: an already finished task needs no triggerer round trip.

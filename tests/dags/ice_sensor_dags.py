@@ -52,3 +52,15 @@ def build(mode: str, variant: str) -> DAG:
 for _mode in MODES:
     for _variant in VARIANTS:
         globals()[f"dag_{_mode}_{_variant}"] = build(_mode, _variant)
+
+
+# A template that pulls nothing (task_ids misspelt): it renders "None", which must not reach ICE.
+with DAG("ice_sensor_nothing_pulled", schedule=None) as dag_nothing_pulled:
+    IceWorkflowTaskSensor(
+        task_id="wait",
+        workflow_task_id="{{ ti.xcom_pull(task_ids='strat') }}",
+        deferrable=True,
+        poke_interval=0.1,
+        retries=1,
+        retry_delay=timedelta(seconds=0.1),
+    )
