@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ICE_ERRORS = "ICE: error codes — https://help.aliyun.com/document_detail/197855.html"
-GATEWAY_ERRORS = "OpenAPI: client-side common errors — https://help.aliyun.com/en/document_detail/434846.html"
-V3_SIGNATURE = (
-    "Request syntax and signature method V3 — "
-    "https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature"
-)
-RAM_DENIED = (
-    "RAM: troubleshoot an access denied error (AccessDeniedDetail) — "
-    "https://www.alibabacloud.com/help/en/ram/developer-reference/api-ram-2015-05-01-decodediagnosticmessage"
-)
+#: The pages the records cite, by what they are.
+PAGES = {
+    "ice": "https://help.aliyun.com/document_detail/197855.html (ICE: error codes)",
+    "gateway": "https://help.aliyun.com/en/document_detail/434846.html (OpenAPI: common errors)",
+    "v3": "https://www.alibabacloud.com/help/en/sdk/product-overview/v3-request-structure-and-signature "
+    "(the V3 signature)",
+    "ram": "https://www.alibabacloud.com/help/en/ram/developer-reference/api-ram-2015-05-01-decodediagnosticmessage "
+    "(RAM: AccessDeniedDetail)",
+}
+ICE_ERRORS, GATEWAY_ERRORS, V3_SIGNATURE, RAM_DENIED = PAGES["ice"], PAGES["gateway"], PAGES["v3"], PAGES["ram"]
 
 
 @dataclass(frozen=True)
