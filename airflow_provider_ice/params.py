@@ -41,8 +41,13 @@ def require_id(name: str, value: Any, template: str | None = None) -> str:
 
 
 def template_of(value: Any) -> str | None:
-    """``value`` if it is a Jinja template (kept from ``__init__``, before Airflow renders it in place)."""
-    return value if isinstance(value, str) and ("{{" in value or "{%" in value) else None
+    """What ``value`` renders from, kept from ``__init__`` before Airflow renders it in place: a Jinja
+    template, or an upstream task's output (an ``XComArg``, which writes itself as its xcom_pull)."""
+    if isinstance(value, str):
+        return value if "{{" in value or "{%" in value else None
+    if any(cls.__name__ == "XComArg" for cls in type(value).__mro__):
+        return str(value)
+    return None
 
 
 def encode_json_param(name: str, value: Any, *, any_string: bool = False) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socketserver
+import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ class Captured:
 
 class _Handler(socketserver.StreamRequestHandler):
     captured: ClassVar[list[Captured]]
+    page: ClassVar[bytes | None] = None  # a fixed answer (status line, headers and body) instead
 
     def handle(self) -> None:
         while True:  # keep-alive: both clients may send several requests on one connection
@@ -50,19 +52,34 @@ class _Handler(socketserver.StreamRequestHandler):
             self.captured.append(Captured(method, target, version, tuple(headers), body))
             answer = json.dumps(ANSWERS.get(dict(headers).get("x-acs-action", ""), {})).encode()
             self.wfile.write(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=utf-8\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
+                self.page
+                or b"HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=utf-8\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(answer), answer)
             )
             self.wfile.flush()
 
 
-class CaptureServer:
-    """``with CaptureServer() as server``: ``server.endpoint`` (host:port), ``server.captured``."""
+class _TlsServer(socketserver.ThreadingTCPServer):
+    context: ssl.SSLContext | None = None
 
-    def __init__(self) -> None:
+    def get_request(self) -> tuple[Any, Any]:
+        sock, address = super().get_request()
+        if self.context is not None:  # the handshake happens in the handler's thread, on first read
+            sock = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
+
+
+class CaptureServer:
+    """``with CaptureServer() as server``: ``server.endpoint`` (host:port), ``server.captured``; over
+    TLS with ``cert_file``/``key_file``; answering every request with ``page`` if given."""
+
+    def __init__(self, cert_file: str | None = None, key_file: str | None = None, page: bytes | None = None) -> None:
         self.captured: list[Captured] = []
-        handler = type("Handler", (_Handler,), {"captured": self.captured})
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+        handler = type("Handler", (_Handler,), {"captured": self.captured, "page": page})
+        self._server = _TlsServer(("127.0.0.1", 0), handler)
+        if cert_file and key_file:
+            self._server.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            self._server.context.load_cert_chain(cert_file, key_file)
         self._server.daemon_threads = True
         self.endpoint = f"127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

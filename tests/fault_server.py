@@ -23,6 +23,7 @@ class Phase(StrEnum):
 
     REFUSED = "refused"  # nothing listens: the connection is refused
     HANDSHAKE = "handshake"  # a fatal TLS alert in answer to the ClientHello
+    HANDSHAKE_STALL = "handshake_stall"  # no answer to the ClientHello, past the client's connect timeout
     BAD_RECORD = "bad_record"  # after the request: a TLS record that fails its integrity check
     RST = "rst"  # after the request: a TCP reset
     EOF = "eof"  # after the request: the socket closed with no close_notify
@@ -32,7 +33,7 @@ class Phase(StrEnum):
 
 
 #: The phases after which the request was read whole: ICE may have run it.
-AFTER_REQUEST = frozenset(Phase) - {Phase.REFUSED, Phase.HANDSHAKE}
+AFTER_REQUEST = frozenset(Phase) - {Phase.REFUSED, Phase.HANDSHAKE, Phase.HANDSHAKE_STALL}
 
 # A fatal alert (level 2) handshake_failure (40), in a TLS 1.2-framed record.
 _HANDSHAKE_FAILURE = bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28])
@@ -90,6 +91,10 @@ class FaultServer:
             if self.phase is Phase.HANDSHAKE:
                 raw.recv(65536)  # the ClientHello
                 raw.sendall(_HANDSHAKE_FAILURE)
+                return
+            if self.phase is Phase.HANDSHAKE_STALL:
+                raw.recv(65536)
+                raw.recv(1)  # until the client gives up (or the 10-s socket timeout)
                 return
             tls = _Tls(raw, self.context)
             action = tls.read_request()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from typing import Any
 
 import pytest
 
@@ -104,6 +106,28 @@ def test_plain_http_against_an_https_server_names_the_mismatch(ice_emulator_tls,
     assert excinfo.value.hint == (
         f"if {ice_emulator_tls.endpoint} serves HTTPS (ICE's endpoints do), set Protocol (protocol) to https"
     )
+
+
+#: What nginx, and Tengine in front of Alibaba Cloud's gateways, answer to plain http on a TLS port.
+_PAGE = b"<html><body><center>The plain HTTP request was sent to HTTPS port</center></body></html>"
+NGINX_PLAIN_HTTP = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s" % (
+    len(_PAGE),
+    _PAGE,
+)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_web_servers_page_for_plain_http_on_its_tls_port_says_to_use_https(monkeypatch, mode):
+    from tests.capture_server import CaptureServer
+
+    with CaptureServer(page=NGINX_PLAIN_HTTP) as server:
+        conn: dict[str, Any] = {"conn_type": "alibaba_cloud_ice", "login": "LTAIk", "password": "secret-value"}
+        conn["extra"] = {"region_id": "cn-shanghai", "endpoint": server.endpoint, "protocol": "http", "read_timeout": 5}
+        monkeypatch.setenv("AIRFLOW_CONN_ICE_DEFAULT", json.dumps(conn))
+        with pytest.raises(IceApiError) as excinfo:
+            call(mode, "get_workflow_task", "t")
+    assert (excinfo.value.http_status, excinfo.value.retryable) == (400, False)
+    assert excinfo.value.hint == "the server wants HTTPS: set Protocol (protocol) to https"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -68,6 +68,18 @@ def test_a_rendered_nothing_names_the_template_and_the_likely_cause(ice_emulator
     message = str(excinfo.value)
     assert f"workflow_task_id is {rendered!r} (rendered from {template!r})" in message
     assert "most likely an xcom_pull that found no value (check its task_ids and key" in message
+    from airflow.providers.common.compat.sdk import DAG, task
+
+    with DAG("nothing_pulled", schedule=None):
+
+        @task
+        def start() -> str:
+            return "t-1"
+
+        upstream = IceWorkflowTaskSensor(task_id="wait_for_output", workflow_task_id=start())  # type: ignore[arg-type]
+    upstream.workflow_task_id = rendered
+    with pytest.raises(IceArgumentError, match=r"rendered from .\{\{ task_instance.xcom_pull\(task_ids='start'"):
+        upstream.execute({})
     operator = IceStartAIWorkflowOperator(task_id="start", workflow_id="{{ params.wf }}")
     operator.workflow_id = "None"
     with pytest.raises(IceArgumentError, match=r"workflow_id is 'None' \(rendered from '\{\{ params.wf \}\}'\)"):

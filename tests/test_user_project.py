@@ -6,6 +6,7 @@ own AIRFLOW_HOME set, they leave it as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -68,7 +69,8 @@ def test_the_walkthrough_runs_as_the_docs_show_it(users_airflow):
 
 def history(home: str) -> tuple[list[Any], list[Any], list[Any]]:
     """A user's run history and ice_default connection, as their metastore holds them."""
-    with sqlite3.connect(os.path.join(home, "airflow.db")) as db:
+    # immutable: reading must not add files of its own (the WAL's) to the home it checks
+    with sqlite3.connect(f"file:{os.path.join(home, 'airflow.db')}?immutable=1", uri=True) as db:
         runs = db.execute("SELECT state FROM dag_run WHERE dag_id = 'translate_talk'").fetchall()
         published = db.execute(
             "SELECT state FROM task_instance WHERE dag_id = 'translate_talk' AND task_id = 'publish'"
@@ -98,7 +100,17 @@ def test_the_plugin_never_touches_a_users_own_airflow(users_airflow):
     home = env["AIRFLOW_HOME"]
     before, (_, _, connection) = snapshot(home), history(home)
     assert [row[:2] for row in connection] == [("alibaba_cloud_ice", "LTAIemulatorKeyId")]  # their own ice_default
-    shell = {**env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db"}
+    # Their shell also names their metastore and a secrets backend holding another ice_default (one
+    # that reaches nothing): a session that read either would fail or write there.
+    secrets = os.path.join(os.path.dirname(home), "secrets-backend-connections.json")
+    with open(secrets, "w") as f:
+        json.dump({"ice_default": {"conn_type": "alibaba_cloud_ice", "extra": {"endpoint": "127.0.0.1:9"}}}, f)
+    shell = {
+        **env,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": secrets}),
+    }
     run = run_user_tests(project, shell)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert "2 passed" in run.stdout

@@ -1,11 +1,11 @@
-"""Wire parity: for every action the hook sends, on both paths, the request on the wire is what the
-official SDK (``alibabacloud_ice20201109.client.Client``, its sync path) sends for the same
-arguments, captured by a local server: method, target (path and query, byte for byte), HTTP
-version, every header but the date, nonce, signature and user agent, the signed headers, the body.
+"""Wire parity: for every action the hook sends, on both paths, over http and https, the request on
+the wire is what the official SDK (``alibabacloud_ice20201109.client.Client``, its sync path) sends
+for the same arguments, captured by a local server: method, target (path and query, byte for
+byte), HTTP version, every header but the date, nonce, signature and user agent, the signed
+headers, the body.
 
-The SDK's version is in each test's id. Its async path is not the reference: it sends the query
-less encoded and adds aiohttp's ``Accept-Encoding: gzip, deflate`` and ``Content-Type:
-application/octet-stream`` (docs/hook.md lists this).
+The SDK's version is in each test's id. Its async path is not the reference (docs/hook.md says how
+it was seen to differ).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ CALLS: dict[str, tuple[str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]
 }
 
 
-def sdk_request(server: CaptureServer, action: str, sts: bool) -> Captured:
+def sdk_request(server: CaptureServer, action: str, sts: bool, ca_file: str | None) -> Captured:
     from alibabacloud_ice20201109 import models
     from alibabacloud_ice20201109.client import Client
     from alibabacloud_tea_openapi.models import Config
@@ -49,7 +49,8 @@ def sdk_request(server: CaptureServer, action: str, sts: bool) -> Captured:
         access_key_id=KEY,
         access_key_secret=SECRET,
         security_token=TOKEN if sts else None,
-        protocol="http",
+        protocol="https" if ca_file else "http",
+        ca=ca_file,
         endpoint=server.endpoint,
         region_id="cn-shanghai",
     )
@@ -61,8 +62,9 @@ def sdk_request(server: CaptureServer, action: str, sts: bool) -> Captured:
     return server.take()
 
 
-def our_request(server: CaptureServer, monkeypatch, action: str, sts: bool, mode: str) -> Captured:
-    extras = {"region_id": "cn-shanghai", "endpoint": server.endpoint, "protocol": "http", "max_attempts": 1}
+def our_request(server: CaptureServer, monkeypatch, action: str, sts: bool, mode: str, ca_file: str | None) -> Captured:
+    extras: dict[str, Any] = {"region_id": "cn-shanghai", "endpoint": server.endpoint, "max_attempts": 1}
+    extras.update(protocol="https", verify=ca_file) if ca_file else extras.update(protocol="http")
     if sts:
         extras.update(credential_type="sts", security_token=TOKEN)
     conn = {"conn_type": "alibaba_cloud_ice", "login": KEY, "password": SECRET, "extra": extras}
@@ -88,13 +90,22 @@ def comparable(request: Captured) -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    from airflow_provider_ice.testing.emulator.tls import server_certificate
+
+    return server_certificate(str(tmp_path_factory.mktemp("parity-tls")))
+
+
 @pytest.mark.parametrize("sts", [False, True], ids=["access-key", "sts-token"])
 @pytest.mark.parametrize("action", list(CALLS))
 @pytest.mark.parametrize("sdk", [SDK])
+@pytest.mark.parametrize("protocol", ["http", "https"])
 @pytest.mark.parametrize("mode", ["sync", "async"])
-def test_the_hook_sends_what_the_sdk_sends(monkeypatch, mode, sdk, action, sts):
-    with CaptureServer() as server:
-        reference = comparable(sdk_request(server, action, sts))
-        ours = comparable(our_request(server, monkeypatch, action, sts, mode))
+def test_the_hook_sends_what_the_sdk_sends(monkeypatch, certificate, mode, protocol, sdk, action, sts):
+    ca_file, cert_file, key_file = certificate if protocol == "https" else (None, None, None)
+    with CaptureServer(cert_file, key_file) as server:
+        reference = comparable(sdk_request(server, action, sts, ca_file))
+        ours = comparable(our_request(server, monkeypatch, action, sts, mode, ca_file))
     assert reference["headers"], reference  # the capture saw the request
     assert ours == reference, f"differs from {sdk}'s request"

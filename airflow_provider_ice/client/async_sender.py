@@ -42,10 +42,15 @@ _SESSIONS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, 
 def _new_session(config: IceConnectionConfig, tls: Any) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=POOL_CONNECTIONS, ssl=tls),
-        # total bounds one attempt (pool wait, connect, answer); connect bounds the pool wait plus the
-        # connection (a ConnectionTimeoutError, which proves nothing was sent); sock_connect one socket.
+        # connect bounds the pool wait plus the connection and its TLS handshake (a ConnectionTimeoutError,
+        # which proves nothing was sent); sock_read the wait for the answer, as requests' read timeout
+        # does; total, the sum, is a backstop that never fires before either (a plain TimeoutError
+        # says nothing of the phase).
         timeout=aiohttp.ClientTimeout(
-            total=config.read_timeout, connect=config.connect_timeout, sock_connect=config.connect_timeout
+            total=config.connect_timeout + config.read_timeout,
+            connect=config.connect_timeout,
+            sock_connect=config.connect_timeout,
+            sock_read=config.read_timeout,
         ),
         # The proxy is network.proxy_for's, passed with each request. It reads the same variables with
         # the same matcher as aiohttp's trust_env, which instead costs two thread round trips per

@@ -148,6 +148,8 @@ def error_from_response(action: str, status: int, headers: Any, body: bytes, tar
         if 400 <= status < 500 and len(target) > REQUEST_LINE_LIMIT:
             return too_long(action, status, target)
         hint = "the proxy wants credentials: put them in the Proxy URL (proxy)" if status == 407 else None
+        if status == 400 and b"plain HTTP request was sent to HTTPS port" in body:  # nginx's (and Tengine's) page
+            hint = "the server wants HTTPS: set Protocol (protocol) to https"
         return IceTransportError(
             UNREADABLE_ANSWER,
             f"{action}: HTTP {status} with a body that is not JSON: {body[:120]!r}",

@@ -52,8 +52,11 @@ class Phase(Enum):
 
 
 class Cause(Enum):
-    """What happened, most specific first: (name, code, retryable). The first seven happen only while
-    connecting; in :attr:`Phase.SENT` they read as :attr:`TLS_BROKEN` (the TLS ones) or :attr:`LOST`."""
+    """What happened, most specific first: (name, code, retryable). Read in the phase it happened
+    in (:func:`transport_error`): in :attr:`Phase.SENT` a cause of connecting reads as
+    :attr:`TLS_BROKEN` (the TLS ones) or :attr:`LOST`; in :attr:`Phase.CONNECT` a timeout reads as
+    :attr:`CONNECT_TIMEOUT` (a TLS handshake that stalls times out as a read) and a lost or broken
+    connection as :attr:`CONNECT_FAILED`."""
 
     CERTIFICATE = ("certificate", UNTRUSTED_CERTIFICATE, False)
     PROXY = ("proxy", PROXY_REFUSED, True)
@@ -67,8 +70,21 @@ class Cause(Enum):
     LOST = ("lost", CONNECTION_LOST, True)
 
 
-_CONNECTING = frozenset(list(Cause)[:7])
+#: The causes only connecting has (named one by one: a new cause is of the sent phase until listed).
+_CONNECTING = frozenset(
+    {
+        Cause.CERTIFICATE,
+        Cause.PROXY,
+        Cause.TLS,
+        Cause.DNS,
+        Cause.CONNECT_TIMEOUT,
+        Cause.REFUSED,
+        Cause.CONNECT_FAILED,
+    }
+)
 _TLS = frozenset({Cause.CERTIFICATE, Cause.TLS})
+#: What the causes of the sent phase read as while connecting.
+_WHILE_CONNECTING = {Cause.READ_TIMEOUT: Cause.CONNECT_TIMEOUT, Cause.LOST: Cause.CONNECT_FAILED}
 
 #: aiohttp's exceptions raised only by its connector, before a byte of the request is written: a
 #: failed connection, DNS lookup, proxy tunnel or TLS handshake (``ClientConnectorError`` and its
@@ -194,6 +210,8 @@ def transport_error(
     sent = phase is Phase.SENT
     if sent and cause in _CONNECTING:
         cause = Cause.TLS_BROKEN if cause in _TLS else Cause.LOST
+    elif not sent:
+        cause = _WHILE_CONNECTING.get(cause, cause)
     _, code, retryable = cause.value
     errors = list(chain(exc))
     last = scrub(str(errors[-1]) or type(errors[-1]).__name__, proxy)
@@ -229,8 +247,10 @@ def _hung_up_without_an_answer(errors: list[BaseException]) -> bool:
     """The connection closed before a status line, or what came was no HTTP (a TLS alert, say)."""
     import http.client
 
-    hung_up = (http.client.RemoteDisconnected, http.client.BadStatusLine, aiohttp.ServerDisconnectedError)
-    return any(isinstance(e, hung_up) for e in errors)
+    hung_up = (http.client.RemoteDisconnected, aiohttp.ServerDisconnectedError)
+    # http.client's and aiohttp's parsers each raise a BadStatusLine of their own (aiohttp's inside a
+    # ClientResponseError), for a first line that is not HTTP: a TLS alert, say.
+    return any(isinstance(e, hung_up) or type(e).__name__ == "BadStatusLine" for e in errors)
 
 
 def _proxy_wants_credentials(errors: list[BaseException]) -> bool:

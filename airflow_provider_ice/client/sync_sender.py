@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import poolmanager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -66,6 +67,15 @@ class _HTTPSPool(HTTPSConnectionPool):
 _POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
+def _track(manager: Any) -> Any:
+    """``manager`` (a pool manager or proxy manager) making its pools with our connection class. One
+    with pools of its own (SOCKS) keeps them: the phase of its requests is not known, and is read as
+    sent (nothing is sent again that may have run)."""
+    if manager.pool_classes_by_scheme == poolmanager.pool_classes_by_scheme:
+        manager.pool_classes_by_scheme = _POOL_CLASSES
+    return manager
+
+
 class _TrustStoreAdapter(HTTPAdapter):
     """Verifies TLS with :func:`.network.ssl_context` (the async path's trust store) instead of
     requests' own bundle. Through the adapter hooks requests documents for subclasses."""
@@ -78,14 +88,12 @@ class _TrustStoreAdapter(HTTPAdapter):
         if self._context is not None:
             kwargs["ssl_context"] = self._context
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+        _track(self.poolmanager)
 
     def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
         if self._context is not None:
             kwargs["ssl_context"] = self._context
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        manager.pool_classes_by_scheme = _POOL_CLASSES
-        return manager
+        return _track(super().proxy_manager_for(proxy, **kwargs))
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         # The CAs are in the context already: set whether to verify, not which bundle to load.

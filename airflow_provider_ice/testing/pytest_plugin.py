@@ -2,9 +2,11 @@
 
 Load it before anything imports Airflow (``pytest_plugins`` in your top conftest.py, with no Airflow
 import above it). Tests never touch what is not theirs: every session gets a throwaway
-``AIRFLOW_HOME`` and metastore (examples off), whatever the shell has set (``AIRFLOW_HOME``,
-``AIRFLOW_CONFIG``, a database URL, a log folder), so your own connections, run history and logs are
-never read or written. To run against your own Airflow instead, opt in by name: the ini option
+``AIRFLOW_HOME`` and metastore (examples off), whatever the shell has set: ``AIRFLOW_HOME``,
+``AIRFLOW_CONFIG``, the ``[database]`` and ``[secrets]`` settings (a secrets backend would look up
+connections), ``AIRFLOW_CONN_*`` and ``AIRFLOW_VAR_*``, remote logging and the log folder are unset
+for the session, so your own connections, variables, run history and logs are neither read nor
+written. To run against your own Airflow instead, opt in by name: the ini option
 ``ice_use_airflow_home = true`` or the flag ``--ice-use-airflow-home``; then
 ``ice_stored_connection`` refuses to overwrite a connection that already exists. With no
 ``AIRFLOW__CORE__DAGS_FOLDER`` set, the DAGs folder is the ``ice_dags_folder`` ini option (default
@@ -42,14 +44,21 @@ from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.testing.emulator import IceEmulator
 
 OPT_IN_FLAG, OPT_IN_INI = "--ice-use-airflow-home", "ice_use_airflow_home"
-#: What points Airflow at a metastore, a configuration or a log folder of the user's: unset in a
-#: throwaway session (the ``_CMD`` and ``_SECRET`` forms too).
-_USERS_SETTINGS = (
-    "AIRFLOW_CONFIG",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-    "AIRFLOW__CORE__SQL_ALCHEMY_CONN",
-    "AIRFLOW__LOGGING__BASE_LOG_FOLDER",
+#: What points Airflow at a user's metastore, configuration, secrets, connections, variables or logs:
+#: unset in a throwaway session (with their ``_CMD`` and ``_SECRET`` forms). Whole sections by prefix.
+_USERS_PREFIXES = (
+    "AIRFLOW_CONN_",
+    "AIRFLOW_VAR_",
+    "AIRFLOW__DATABASE__",
+    "AIRFLOW__SECRETS__",
+    "AIRFLOW__CORE__SQL_ALCHEMY_",
+    "AIRFLOW__LOGGING__REMOTE_",
 )
+_USERS_SETTINGS = ("AIRFLOW_CONFIG", "AIRFLOW__LOGGING__BASE_LOG_FOLDER")
+
+
+def _users(name: str) -> bool:
+    return name.startswith(_USERS_PREFIXES) or name.removesuffix("_CMD").removesuffix("_SECRET") in _USERS_SETTINGS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,17 +82,17 @@ def uses_airflow_home(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     own = uses_airflow_home(config)
     if "airflow" in sys.modules:  # configured already: changing the environment would not take effect
-        if not own and not os.environ.get("AIRFLOW_HOME", "").startswith(tempfile.gettempdir()):
+        if not own:
             raise pytest.UsageError(
                 "airflow_provider_ice.testing.pytest_plugin: Airflow was imported before the plugin loaded, so the "
-                "tests would use the AIRFLOW_HOME of the environment. Load the plugin first (pytest_plugins in your "
-                f"top conftest.py, with no Airflow import above it), or opt in with {OPT_IN_FLAG}."
+                "tests would use the Airflow configured then (AIRFLOW_HOME, metastore, connections). Load the plugin "
+                "first (pytest_plugins in your top conftest.py, with no Airflow import above it), or opt in to that "
+                f"Airflow with {OPT_IN_FLAG} ({OPT_IN_INI} = true)."
             )
         return
     if not own:
-        for name in list(os.environ):
-            if name in _USERS_SETTINGS or name.removesuffix("_CMD").removesuffix("_SECRET") in _USERS_SETTINGS:
-                del os.environ[name]
+        for name in [name for name in os.environ if _users(name)]:
+            del os.environ[name]
         os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="ice-pytest-airflow-home-")
         os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     dags = os.path.join(str(config.rootpath), str(config.getini("ice_dags_folder")))

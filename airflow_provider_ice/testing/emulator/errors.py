@@ -2,9 +2,9 @@
 its HTTP status and the page it comes from, or the assumption made where no page says.
 
 The emulator's own record, kept apart from the client's rules (``airflow_provider_ice.client``):
-the tests hold one against the other, so a wrong row on either side fails them. ICE's error-code
-page lists codes and their meaning; it rarely gives an HTTP status per code, and where it does not,
-the row says the status is assumed rather than cite a page that does not say it.
+the tests hold one against the other, so a wrong row on either side fails them. Each row cites the
+page that gives its code and HTTP status; where a page gives the code but not its status, or the
+code is our reading of a pattern, ``assumed`` says so rather than cite a page that does not say it.
 """
 
 from __future__ import annotations

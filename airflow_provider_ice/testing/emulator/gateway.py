@@ -1,6 +1,7 @@
 """The emulator's OpenAPI gateway: what Alibaba Cloud's gateway checks before ICE sees a request.
 
-As the gateway documents it (sources in :mod:`airflow_provider_ice.client.codes`): the request
+As the gateway documents it (the pages in ``errors.py``: the common errors and the V3 signature
+page, which gives the 15-minute windows of the date and the nonce): the request
 line's length (the web server in front answers 414 with an HTML page; the real limit is not
 published, the default here is 8 KB), ``x-acs-version``, the V3 ``Authorization`` (algorithm, key,
 every ``x-acs-*`` header and ``host`` signed, the signature), the STS token, ``x-acs-date`` within
