@@ -37,12 +37,12 @@ def run_user_tests(project, env: dict[str, str], *args: str) -> subprocess.Compl
     return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def users_airflow(tmp_path_factory):
+def test_the_walkthrough_then_the_users_tests_leave_that_airflow_as_it_was(tmp_path):
     """docs/own-project.md includes walkthrough.sh: the emulator, `airflow connections add`, `airflow
     connections test` and `airflow dags test`, in a fresh AIRFLOW_HOME and HOME. What it leaves is a
-    user's own Airflow: an ice_default connection and a run history."""
-    tmp_path = tmp_path_factory.mktemp("user")
+    user's own Airflow (an ice_default connection, a run history), with which the project's tests
+    then run: as they are, and opted in to that Airflow. One test, in order: the walkthrough's
+    emulator listens on the port the docs show (8765), which two at once could not share."""
     project = tmp_path / "project"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
@@ -56,15 +56,14 @@ def users_airflow(tmp_path_factory):
     run = subprocess.run(
         ["bash", str(project / "walkthrough.sh")], env=env, capture_output=True, text=True, timeout=600
     )
-    return project, env, run.returncode, run.stdout + run.stderr
-
-
-def test_the_walkthrough_runs_as_the_docs_show_it(users_airflow):
-    _, env, returncode, output = users_airflow
-    assert returncode == 0, output[-4000:]
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-4000:]
     assert "Connection success!" in output
     runs, published, _ = history(env["AIRFLOW_HOME"])
     assert runs == [("success",)] and published == [("success",)], (runs, published, output[-3000:])
+
+    the_plugin_never_touches_a_users_own_airflow(project, env)
+    opted_in_the_plugin_refuses_to_overwrite_a_users_connection(project, env)
 
 
 def history(home: str) -> tuple[list[Any], list[Any], list[Any]]:
@@ -92,11 +91,9 @@ def snapshot(home: str) -> dict[str, str]:
     return found
 
 
-def test_the_plugin_never_touches_a_users_own_airflow(users_airflow):
+def the_plugin_never_touches_a_users_own_airflow(project: Any, env: dict[str, str]) -> None:
     """With AIRFLOW_HOME (and the database URL) set in the shell, as most users have them, the
     project's tests run in a throwaway Airflow: the user's files, connection and runs are as they were."""
-    project, env, returncode, _ = users_airflow
-    assert returncode == 0
     home = env["AIRFLOW_HOME"]
     before, (_, _, connection) = snapshot(home), history(home)
     assert [row[:2] for row in connection] == [("alibaba_cloud_ice", "LTAIemulatorKeyId")]  # their own ice_default
@@ -117,9 +114,7 @@ def test_the_plugin_never_touches_a_users_own_airflow(users_airflow):
     assert snapshot(home) == before
 
 
-def test_opted_in_the_plugin_refuses_to_overwrite_a_users_connection(users_airflow):
-    project, env, returncode, _ = users_airflow
-    assert returncode == 0
+def opted_in_the_plugin_refuses_to_overwrite_a_users_connection(project: Any, env: dict[str, str]) -> None:
     home = env["AIRFLOW_HOME"]
     before = history(home)
     run = run_user_tests(project, env, "--ice-use-airflow-home")
