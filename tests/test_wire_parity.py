@@ -64,7 +64,9 @@ def sdk_request(server: CaptureServer, action: str, sts: bool, ca_file: str | No
 
 def our_request(server: CaptureServer, monkeypatch, action: str, sts: bool, mode: str, ca_file: str | None) -> Captured:
     extras: dict[str, Any] = {"region_id": "cn-shanghai", "endpoint": server.endpoint, "max_attempts": 1}
-    extras.update(protocol="https", verify=ca_file) if ca_file else extras.update(protocol="http")
+    extras["protocol"] = "https" if ca_file else "http"
+    if ca_file:
+        extras["verify"] = ca_file
     if sts:
         extras.update(credential_type="sts", security_token=TOKEN)
     conn = {"conn_type": "alibaba_cloud_ice", "login": KEY, "password": SECRET, "extra": extras}

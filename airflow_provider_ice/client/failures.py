@@ -20,6 +20,7 @@ mapped nor reviewed, so a library upgrade cannot add one unnoticed. Imported onl
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 from collections.abc import Iterator
@@ -245,8 +246,6 @@ def transport_error(
 
 def _hung_up_without_an_answer(errors: list[BaseException]) -> bool:
     """The connection closed before a status line, or what came was no HTTP (a TLS alert, say)."""
-    import http.client
-
     hung_up = (http.client.RemoteDisconnected, aiohttp.ServerDisconnectedError)
     # http.client's and aiohttp's parsers each raise a BadStatusLine of their own (aiohttp's inside a
     # ClientResponseError), for a first line that is not HTTP: a TLS alert, say.
