@@ -6,7 +6,8 @@
   as the ``__cause__`` where a call failed.
 - :class:`IceApiError`: a call to ICE failed (after any retries); one of
   - :class:`IceServiceError`: ICE, or its gateway, answered with an error code;
-  - :class:`IceTransportError`: no usable answer (the network, a proxy, a page that is not ICE's).
+  - :class:`IceTransportError`: no usable answer (the network, a proxy, a page that is not ICE's);
+  - :class:`IceNotSentError`: a start given up unsent (its turn in the process's pacing came too late).
 - :class:`IceConfigurationError`: a connection field is missing or invalid (Airflow retries: an
   admin may fix it in between); its subclass :class:`IceArgumentError` is a bad task argument,
   which fails the task without retries.
@@ -30,6 +31,7 @@ PROXY_REFUSED = "ProxyRefused"
 REDIRECTED = "Redirected"
 NO_CREDENTIALS = "NoCredentials"
 REQUEST_TOO_LONG = "RequestLineTooLong"
+NOT_SENT = "NotSent"
 
 
 class IceError(AirflowException):
@@ -114,6 +116,12 @@ class IceTransportError(IceApiError):
     """No usable answer from ICE: the connection failed or timed out, a proxy refused, or what came
     back was not ICE's (an HTML page, a redirect). ``may_have_run`` says whether the request may
     have reached ICE."""
+
+
+class IceNotSentError(IceApiError):
+    """A call given up before it was sent: its turn in the process's pacing of the action (ICE had
+    throttled it) came after the call's retry time limit. ICE never received it, so nothing ran.
+    Only a call that may have an effect (a start or submit) gives up so; a poll waits its turn."""
 
 
 def _rebuild_api_error(cls: type[IceApiError], code: str, message: str, fields: dict[str, Any]) -> IceApiError:

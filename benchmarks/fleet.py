@@ -179,11 +179,16 @@ async def run_floor(emulator: Any, task_ids: list[str], interval: float, seconds
 class NoLimiter:
     """The limiter switched off: every call is sent at once, whatever ICE answered before."""
 
+    rate = None
+
     def reserve(self) -> None:
         return None
 
-    def nap(self, ticket: Any, deadline: Any = None) -> float:
+    def delay(self, ticket: Any) -> float:
         return 0.0
+
+    def cancel(self, ticket: Any) -> None:
+        return None
 
     def answered(self, throttled: bool, sent_at: Any = None) -> None:
         return None

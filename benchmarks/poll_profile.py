@@ -73,7 +73,7 @@ async def profile(n: int) -> dict[str, float]:
         limiter = _limiter(config, "GetAIWorkflowTask")
 
         def bookkeeping() -> None:
-            limiter.nap(limiter.reserve())
+            limiter.delay(limiter.reserve())
             limiter.answered(False, limiter.now())
 
         out["limiter"] = _sync(bookkeeping, n)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         ("sending: a pre-signed request through bare aiohttp (the floor's work)", parts["floor"]),
         ("signing: build_request (the SDK's V3 signer)", parts["signing"]),
         ("credentials: alibabacloud-credentials' get_credential_async", parts["credentials"]),
-        ("rate limiter bookkeeping (reserve, nap, answered)", parts["limiter"]),
+        ("rate limiter bookkeeping (reserve, delay, answered)", parts["limiter"]),
         ("answer: JSON, error check, IceWorkflowTask", parts["answer"]),
         (
             "our sender and retry layer (the whole call minus the rows above)",

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 
 import pytest
 
-from airflow_provider_ice.client.ratelimit import BETA, MIN_RATE, AdaptiveRateLimiter, limiter_for
-from airflow_provider_ice.exceptions import IceConfigurationError
+from airflow_provider_ice.client.ratelimit import BETA, HOLD_OFF, SCALE, AdaptiveRateLimiter, limiter_for
+from airflow_provider_ice.exceptions import IceConfigurationError, IceNotSentError
 from airflow_provider_ice.hooks.ice import IceHook
-from tests.helpers import call, use_connection
+from tests.helpers import call, use_connection, wait_until
 from tests.test_emulator import raw_call
 
 
@@ -25,11 +26,13 @@ class Clock:
 
 
 def sent(limiter: AdaptiveRateLimiter, clock: Clock, n: int, every: float, throttled: bool = False) -> None:
-    """``n`` calls sent ``every`` seconds, each answered at once."""
+    """``n`` calls, one every ``every`` seconds or at their turn if later, each answered at once."""
     for _ in range(n):
         clock.now += every
-        limiter.reserve()
-        limiter.answered(throttled, sent_at=clock.now)
+        ticket = limiter.reserve()
+        clock.now += limiter.delay(ticket)  # never sent before its turn
+        sent_at = clock.now
+        limiter.answered(throttled, sent_at=sent_at)
 
 
 def test_nothing_waits_until_ice_throttles():
@@ -37,24 +40,26 @@ def test_nothing_waits_until_ice_throttles():
     limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
     sent(limiter, clock, 100, 0.01)
     ticket = limiter.reserve()
-    assert (limiter.rate, ticket, limiter.nap(ticket)) == (None, None, 0.0)
+    assert (limiter.rate, ticket, limiter.delay(ticket)) == (None, None, 0.0)
 
 
-def test_a_refusal_cuts_the_rate_and_successes_win_it_back_along_the_cubic_curve():
+def test_a_refusal_cuts_to_beta_times_the_rate_ice_answered_and_answers_win_it_back_along_the_cubic_curve():
     clock = Clock()
     limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
-    sent(limiter, clock, 200, 0.01)  # 100 calls a second, measured
-    limiter.answered(throttled=True)
+    sent(limiter, clock, 300, 0.01)  # ICE answers 100 calls a second
+    limiter.answered(throttled=True, sent_at=clock.now)
     cut = limiter.rate
-    assert cut is not None and cut == pytest.approx(100 * BETA, rel=0.15)
-    # paced: each ticket a 1/rate slot after the previous one
+    assert cut is not None and cut == pytest.approx(100 * BETA, rel=0.02)
+    # paced: each turn a 1/rate slot after the previous one
     first, second = limiter.reserve(), limiter.reserve()
-    assert limiter.nap(first) == 0.0 and limiter.nap(second) == pytest.approx(1 / cut)
-    rates: list[float] = []
-    for _ in range(10):  # successes at the paced rate: the rate climbs back past where it was cut
-        sent(limiter, clock, 50, 1 / 100)
-        rates.append(limiter.rate or 0.0)
-    assert rates == sorted(rates) and rates[-1] > cut
+    assert limiter.delay(first) == 0.0 and limiter.delay(second) == pytest.approx(1 / cut)
+    limiter.cancel(second)
+    # the cubic curve: back at the rate that was throttled after k = (W * (1 - BETA) / SCALE) ** (1/3) seconds
+    k = (100 * (1 - BETA) / SCALE) ** (1 / 3)
+    throttled_at = clock.now
+    while clock.now < throttled_at + k:
+        sent(limiter, clock, 1, 1 / 100)
+    assert limiter.rate == pytest.approx(100, rel=0.05)
 
 
 def test_a_cap_holds_whatever_ice_says():
@@ -64,16 +69,84 @@ def test_a_cap_holds_whatever_ice_says():
     for _ in range(100):  # answers alone never raise it
         limiter.answered(False)
     assert limiter.rate == 5
-    waits = [limiter.nap(limiter.reserve()) for _ in range(6)]
+    waits = [limiter.delay(limiter.reserve()) for _ in range(6)]
     assert waits == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])  # a burst is spaced at the cap
 
 
-def test_a_first_refusal_after_a_burst_paces_near_the_burst_not_at_the_floor():
+def test_a_first_refusal_after_a_burst_paces_at_what_ice_let_through_in_a_second_not_at_the_floor():
     clock = Clock()
     limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
-    sent(limiter, clock, 40, 0.002)  # 40 calls in 80 ms: no full measuring bucket yet
-    limiter.answered(throttled=True)
-    assert limiter.rate is not None and limiter.rate > 50 * MIN_RATE
+    sent(limiter, clock, 40, 0.002)  # 40 answers in 80 ms: no full measuring bucket yet
+    limiter.answered(throttled=True, sent_at=clock.now)
+    assert limiter.rate == pytest.approx(BETA * 40 / HOLD_OFF)  # counted over a second, cut by BETA
+
+
+def test_the_rate_is_measured_at_ice_s_answers_not_at_the_turns_handed_out():
+    clock = Clock()
+    limiter = AdaptiveRateLimiter("GetAIWorkflowTask", max_rate=50, clock=clock)
+    for _ in range(500):  # 500 turns handed out at once: 10 s of queue, none answered yet
+        limiter.reserve()
+    sent(limiter, clock, 100, 0.05)  # ICE answers 20 a second meanwhile
+    limiter.answered(throttled=True, sent_at=clock.now)
+    assert limiter.rate == pytest.approx(20 * BETA, rel=0.05)
+
+
+def test_one_cut_per_congestion_event():
+    clock = Clock()
+    limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
+    sent(limiter, clock, 300, 0.01)
+    sent_before = clock.now
+    limiter.answered(throttled=True, sent_at=sent_before)
+    cut = limiter.rate
+    clock.now += 0.1
+    limiter.answered(throttled=True, sent_at=sent_before)  # sent before the cut
+    limiter.answered(throttled=True, sent_at=clock.now)  # sent after it, within the bucket's refill time
+    assert limiter.rate == pytest.approx(cut, rel=0.01)
+    clock.now += HOLD_OFF
+    limiter.answered(throttled=True, sent_at=clock.now)  # ICE's bucket had time to refill: a new event
+    assert limiter.rate is not None and cut is not None and limiter.rate < cut * 0.8
+
+
+def test_a_turn_given_back_moves_the_calls_behind_it_up():
+    clock = Clock()
+    limiter = AdaptiveRateLimiter("StartAIWorkflow", max_rate=1, clock=clock)
+    tickets = [limiter.reserve() for _ in range(4)]
+    assert [limiter.delay(t) for t in tickets] == [0.0, 1.0, 2.0, 3.0]
+    limiter.cancel(tickets[3])  # the last: nobody behind it
+    limiter.cancel(tickets[1])
+    assert [limiter.delay(t) for t in (tickets[0], tickets[2])] == [0.0, 1.0]
+    assert limiter.delay(limiter.reserve()) == 2.0  # no phantom turn left in the schedule
+
+
+async def test_an_async_sleeper_is_woken_when_its_turn_moves_earlier():
+    limiter = AdaptiveRateLimiter("GetAIWorkflowTask", max_rate=0.1)  # a turn every 10 s
+    tickets = [limiter.reserve() for _ in range(3)]
+    sleeper = asyncio.ensure_future(limiter.asleep(limiter.delay(tickets[2])))
+    await asyncio.sleep(0)
+    limiter.cancel(tickets[1])
+    await asyncio.wait_for(sleeper, timeout=5)  # woken at once, not after its 20 s
+    assert limiter.delay(tickets[2]) == pytest.approx(10, abs=0.5)
+
+
+def test_a_sync_sleeper_is_woken_when_its_turn_moves_earlier():
+    limiter = AdaptiveRateLimiter("GetAIWorkflowTask", max_rate=0.1)  # a turn every 10 s
+    tickets = [limiter.reserve() for _ in range(10)]
+    woken = threading.Event()
+
+    def sleep() -> None:
+        limiter.sleep(limiter.delay(tickets[-1]))  # 90 s
+        woken.set()
+
+    thread = threading.Thread(target=sleep, daemon=True)
+    thread.start()
+    ahead = iter(tickets[1:-1])
+
+    def give_one_back() -> bool:  # until the thread sleeps on the condition, a wake could miss it
+        limiter.cancel(next(ahead))
+        return woken.wait(0.2)
+
+    wait_until(give_one_back, "the sleeper to be woken", timeout=1.5)
+    thread.join(5)
 
 
 def test_throttling_is_logged_once_when_it_starts_and_once_when_it_ends(caplog):
@@ -81,7 +154,7 @@ def test_throttling_is_logged_once_when_it_starts_and_once_when_it_ends(caplog):
     clock = Clock()
     limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
     sent(limiter, clock, 100, 0.01)
-    sent(limiter, clock, 5, 0.01, throttled=True)
+    sent(limiter, clock, 5, 0.5, throttled=True)
     sent(limiter, clock, 100, 1.0)  # 100 s without a refusal
     lines = [r.getMessage() for r in caplog.records]
     assert len([m for m in lines if m.startswith("ICE throttles GetAIWorkflowTask: pacing it at")]) == 1
@@ -120,16 +193,39 @@ def test_max_calls_per_second_paces_each_action(ice_emulator, monkeypatch, mode)
 
 
 async def test_both_paths_share_the_processs_pacing(ice_emulator, monkeypatch):
-    use_connection(monkeypatch, ice_emulator)
+    use_connection(monkeypatch, ice_emulator, max_calls_per_second=4)
     ice_emulator.backend.add_workflow("wf", running_polls=10**6)
     task_id = ice_emulator.backend.add_task("wf")
-    ice_emulator.backend.inject("throttling", 1)
-    await asyncio.to_thread(IceHook().get_workflow_task, task_id)  # the sync path is refused once
-    config = IceHook().get_connection_config()
-    limiter = limiter_for(config.account, config.endpoint, "GetAIWorkflowTask")
-    assert limiter.rate is not None  # the async path now waits for its slot in the same pacing
+    started = time.monotonic()
     async with IceHook() as hook:
-        assert (await hook.aget_workflow_task(task_id)).status == "running"
+        for _ in range(2):  # each path waits its turn after the other's: 4 turns 1/4 s apart
+            await asyncio.to_thread(IceHook().get_workflow_task, task_id)
+            await hook.aget_workflow_task(task_id)
+    assert time.monotonic() - started >= 0.75
+
+
+def test_a_start_whose_turn_comes_past_its_retry_time_limit_gives_up_unsent(ice_emulator, monkeypatch):
+    use_connection(monkeypatch, ice_emulator, max_calls_per_second=0.2, retry_max_elapsed=2)
+    ice_emulator.backend.add_workflow("wf")
+    hook = IceHook()
+    hook.start_ai_workflow("wf")  # the first goes at once; the next turn is 5 s away
+    started = time.monotonic()
+    with pytest.raises(IceNotSentError, match=r"StartAIWorkflow was not sent: its turn .* comes in 5s") as raised:
+        hook.start_ai_workflow("wf")
+    assert time.monotonic() - started < 1  # given up at once, not after waiting
+    assert (raised.value.may_have_run, ice_emulator.backend.calls("StartAIWorkflow")) == (False, 1)
+    config = hook.get_connection_config()
+    limiter = limiter_for(config.account, config.endpoint, "StartAIWorkflow")
+    assert limiter.delay(limiter.reserve()) == pytest.approx(5, abs=1)  # its turn was given back: 5 s, not 10
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_poll_waits_its_turn_past_the_retry_time_limit(ice_emulator, monkeypatch, mode):
+    use_connection(monkeypatch, ice_emulator, max_calls_per_second=2, retry_max_elapsed=0.1)
+    ice_emulator.backend.add_workflow("wf", running_polls=10**6)
+    task_id = ice_emulator.backend.add_task("wf")
+    for _ in range(3):
+        assert call(mode, "get_workflow_task", task_id).status == "running"
 
 
 def test_the_emulator_refuses_calls_over_its_flow_control_per_account(ice_emulator):

@@ -1,25 +1,38 @@
 """Client-side flow control shared by every hook and trigger of a process: one adaptive rate limiter
-per (account, endpoint, action), as botocore's ``adaptive`` retry mode does it.
+per (account, endpoint, action), after botocore's ``adaptive`` retry mode.
 
-The algorithm is botocore's (``botocore.retries.adaptive``): a token bucket whose fill rate follows
-CUBIC (RFC 8312). Until ICE first throttles, nothing waits (unless ``max_calls_per_second`` caps the
-rate). On a throttling answer the rate drops to ``beta`` times the rate then in use; on each success
-it grows again along the cubic curve back towards, then past, the rate that was throttled, never
-above twice the rate actually sent. As in TCP (and unlike botocore), refusals of requests sent
-before the last cut count once: a burst of a hundred refusals is one congestion event, not a
-hundred cuts down to the floor. Callers take a ticket and wait their turn (sync: ``time.sleep``,
-async: ``asyncio.sleep``): the lock is held only for the arithmetic, so an event loop never blocks
-on it, and a delayed request is not a lost one. No library fits: botocore's bucket
-blocks its callers on a ``threading.Condition``, which would stall a triggerer's event loop.
+botocore's algorithm (``botocore.retries.adaptive``) is the reference: a token bucket whose fill
+rate follows CUBIC (RFC 8312). Until ICE first throttles, nothing waits (unless
+``max_calls_per_second`` caps the rate). On a throttling answer the rate drops to ``beta`` times the
+rate then in use; on each answer it grows again along the cubic curve back towards, then past, the
+rate that was throttled, never above twice the rate ICE answered. Where it differs, and why:
+
+- **What is measured.** As botocore's ``RateClocker``, the rate of ICE's *answers*, not of calls
+  handed a turn (which lag the answers by the queueing); unlike it, only the answers ICE granted
+  (a refusal says the rate was too high, not what the rate was), and a burst's over at least a second.
+- **One cut per congestion event.** botocore cuts on every throttled answer. Here a refusal of a
+  call sent before the last cut, or within :data:`HOLD_OFF` of it (ICE's bucket, a second's worth
+  of calls, takes a second to refill), is the same event: a burst of refusals is one cut, not a
+  hundred down to the floor.
+- **Callers queue, they do not block.** botocore's bucket blocks its callers on a
+  ``threading.Condition``, which would stall a triggerer's event loop. Here a caller takes a turn
+  (:meth:`AdaptiveRateLimiter.reserve`) in a schedule spaced at the rate and sleeps until it
+  (``time.sleep`` or ``asyncio.sleep``); the lock is held only for the arithmetic. When the rate
+  rises or a turn is given back, the schedule moves earlier and sleepers are woken to look again.
+- **Nobody jumps the queue.** A call is sent at its turn, never before; a caller that gives up
+  (:meth:`AdaptiveRateLimiter.cancel`) gives its turn back.
 
 Throttling is logged once when it starts and once when it ends, for each action, with the rate.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -31,34 +44,44 @@ SCALE = 0.4
 MIN_RATE = 0.5
 _SMOOTHING = 0.8
 _MEASURE_BUCKET = 0.5
+#: Seconds after a cut in which further refusals count as the same congestion event: ICE's bucket
+#: holds a second's worth of calls (as the emulator models it; ICE publishes no bucket size), so it
+#: stays empty for about a second whatever the rate.
+HOLD_OFF = 1.0
 #: Throttling is over once this many seconds pass without a throttling answer.
 QUIET_SECONDS = 60.0
-#: A waiting caller looks at the schedule again at least this often (the rate may have changed).
-MAX_NAP = 1.0
+#: Sleepers are woken when the rate rises by this factor since they were last woken (each rise of
+#: the cubic curve would otherwise wake every sleeper on every answer).
+WAKE_STEP = 1.05
 
 
 class AdaptiveRateLimiter:
     """The pacing of one action for one account and endpoint, in this process.
 
-    Callers take a ticket (:meth:`reserve`) and wait until the schedule reaches it (:meth:`nap`):
-    tickets go at the current rate, in order; when the rate changes, the queue is re-spaced from
-    its head, so a rate that recovers drains the queue faster at once.
+    Callers take a turn (:meth:`reserve`), sleep until it (:meth:`delay`, :meth:`sleep` or
+    :meth:`asleep`), send, and report ICE's answer (:meth:`answered`). Turns go at the current rate,
+    in order; when the rate changes, the queue is re-spaced from its head.
 
     :param name: what the log lines call it (the action, e.g. ``GetAIWorkflowTask``).
     :param max_rate: a fixed cap in calls a second (the connection's ``max_calls_per_second``), or None.
-    :param clock: seconds, monotonic (tests pass their own).
+    :param clock: seconds, monotonic (the simulation passes its event loop's).
     """
 
     def __init__(self, name: str, max_rate: float | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.name, self.max_rate, self._clock = name, max_rate, clock
         self._lock = threading.Lock()
+        self._moved = threading.Condition(self._lock)  # sync sleepers
+        # async sleepers, by event loop (a sync thread's sleep is the condition's)
+        self._sleepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[asyncio.Future[None]]] = (
+            weakref.WeakKeyDictionary()
+        )
         self._enabled = max_rate is not None
-        self._fill_rate = max_rate or 0.0
+        self._fill_rate = self._woken_rate = max_rate or 0.0
         now = clock()
-        # the schedule: ticket k goes at _anchor_time + (k - _anchor_ticket) / _fill_rate
+        # the schedule: turn k goes at _anchor_time + (k - _anchor_ticket) / _fill_rate
         self._issued, self._anchor_ticket, self._anchor_time = 0, 0.0, now
         self._measured, self._measure_start, self._measure_count = 0.0, now, 0
-        self._last_max_rate, self._last_throttle = 0.0, now
+        self._last_max_rate, self._last_throttle = 0.0, float("-inf")
         self._throttled_since: float | None = None
 
     @property
@@ -76,99 +99,162 @@ class AdaptiveRateLimiter:
             self.max_rate, self._enabled = max_rate, True
             self._set_rate(min(self._fill_rate, max_rate) if self._fill_rate else max_rate, self._clock())
 
+    # ---- a caller's turn ---------------------------------------------------------------------
+
     def reserve(self) -> int | None:
-        """Count a call about to be sent; its ticket, or None when nothing needs to wait."""
+        """A turn for a call about to be sent, or None when nothing needs to wait."""
+        if not self._enabled:
+            return None
         with self._lock:
             now = self._clock()
-            self._measure(now)
-            if not self._enabled:
-                return None
             if self._go_time(self._issued) < now:  # an idle queue: this one goes now
                 self._anchor_ticket, self._anchor_time = self._issued, now
             self._issued += 1
             return self._issued - 1
 
-    def nap(self, ticket: int | None, deadline: float | None = None) -> float:
-        """Seconds to sleep before ``ticket`` may go (0: go now), at most :data:`MAX_NAP` (the rate
-        may change meanwhile) and never past ``deadline`` (this limiter's clock)."""
+    def delay(self, ticket: int | None) -> float:
+        """Seconds until ``ticket``'s turn (0: go now)."""
         if ticket is None:
             return 0.0
         with self._lock:
-            now = self._clock()
-            wait = min(self._go_time(ticket) - now, MAX_NAP)
-            if deadline is not None:
-                wait = min(wait, deadline - now)
-            return max(wait, 0.0)
+            return max(self._go_time(ticket) - self._clock(), 0.0)
+
+    def cancel(self, ticket: int | None) -> None:
+        """Give back a turn not taken (its caller gave up): the calls behind it move up a slot."""
+        if ticket is None:
+            return
+        with self._lock:
+            if self._go_time(ticket) <= self._clock():
+                return  # its slot has passed: nobody waits behind it for that one
+            if ticket == self._issued - 1:
+                self._issued -= 1
+            else:
+                self._anchor_ticket += 1
+            self._wake()
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or until the schedule moves earlier (sync callers)."""
+        with self._moved:
+            self._moved.wait(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or until the schedule moves earlier (async callers)."""
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _release, woken)
+        with self._lock:
+            sleepers = self._sleepers.get(loop)
+            if sleepers is None:
+                sleepers = self._sleepers[loop] = set()
+            sleepers.add(woken)
+        try:
+            await woken
+        finally:
+            timer.cancel()
+            with self._lock:
+                sleepers.discard(woken)  # woken by its timer: not left for the next wake
+
+    # ---- what ICE answered -------------------------------------------------------------------
 
     def answered(self, throttled: bool, sent_at: float | None = None) -> None:
         """Learn from an answer: ``throttled`` when ICE refused the call for flow control;
         ``sent_at`` (:meth:`now` when the request left) tells a refusal of the old rate from one of the new."""
         with self._lock:
             now = self._clock()
-            if (
-                throttled
-                and self._throttled_since is not None
-                and sent_at is not None
-                and sent_at < self._last_throttle
-            ):
-                return  # already cut for this congestion event
+            if not throttled:
+                self._measure(now)
             if throttled:
-                measured = self._current_rate(now)
-                rate_in_use = min(measured, self._fill_rate) if self._enabled else measured
-                self._last_max_rate = max(rate_in_use, MIN_RATE)
-                self._last_throttle = now
-                new_rate = self._last_max_rate * BETA
-                if not self._enabled:
-                    self._enabled, self._fill_rate = True, new_rate
-                if self._throttled_since is None:
-                    self._throttled_since = now
-                    log.warning(
-                        "ICE throttles %s: pacing it at %.1f calls/s in this process",
-                        self.name,
-                        max(new_rate, MIN_RATE),
-                    )
-            elif self._last_max_rate == 0:  # never throttled: only a cap paces it
-                new_rate = self.max_rate or self._fill_rate
-            else:
-                new_rate = self._cubic(now)
-                if self._throttled_since is not None and now - self._last_throttle >= QUIET_SECONDS:
-                    log.info(
-                        "ICE no longer throttles %s (for %.0fs): pacing at %.1f calls/s",
-                        self.name,
-                        now - self._throttled_since,
-                        self._fill_rate,
-                    )
-                    self._throttled_since = None
-            if self._enabled:
-                if self._last_max_rate:  # ICE has throttled: never above twice what was really sent
-                    new_rate = min(new_rate, 2 * max(self._current_rate(now), MIN_RATE))
-                if self.max_rate is not None:
-                    new_rate = min(new_rate, self.max_rate)
-                self._set_rate(max(new_rate, MIN_RATE), now)
+                if (sent_at is not None and sent_at < self._last_throttle) or now - self._last_throttle < HOLD_OFF:
+                    return  # already cut for this congestion event
+                self._cut(now)
+                return
+            if self._last_max_rate == 0:  # never throttled: only a cap paces it
+                if self._enabled and self.max_rate is not None and self._fill_rate != self.max_rate:
+                    self._set_rate(self.max_rate, now)
+                return
+            new_rate = self._cubic(now)
+            if self._throttled_since is not None and now - self._last_throttle >= QUIET_SECONDS:
+                log.info(
+                    "ICE no longer throttles %s (for %.0fs): pacing at %.1f calls/s",
+                    self.name,
+                    now - self._throttled_since,
+                    self._fill_rate,
+                )
+                self._throttled_since = None
+            self._set_rate(self._bounded(new_rate, now), now)
+
+    def _cut(self, now: float) -> None:
+        measured = self._current_rate(now)
+        rate_in_use = min(measured, self._fill_rate) if self._enabled else measured
+        self._last_max_rate = max(rate_in_use, MIN_RATE)
+        self._last_throttle = now
+        new_rate = self._last_max_rate * BETA
+        if not self._enabled:
+            self._enabled, self._fill_rate = True, new_rate
+        if self._throttled_since is None:
+            self._throttled_since = now
+            log.warning(
+                "ICE throttles %s: pacing it at %.1f calls/s in this process", self.name, max(new_rate, MIN_RATE)
+            )
+        self._set_rate(self._bounded(new_rate, now), now)
+
+    def _bounded(self, rate: float, now: float) -> float:
+        """Never above twice the rate ICE answered, nor above the cap, nor below the floor."""
+        rate = min(rate, 2 * max(self._current_rate(now), MIN_RATE))
+        if self.max_rate is not None:
+            rate = min(rate, self.max_rate)
+        return max(rate, MIN_RATE)
+
+    # ---- the schedule ------------------------------------------------------------------------
 
     def _go_time(self, ticket: float) -> float:
         return self._anchor_time + (ticket - self._anchor_ticket) / self._fill_rate
 
     def _set_rate(self, rate: float, now: float) -> None:
-        """Keep the queue's head where it is now and space what follows at ``rate``."""
+        """Keep the queue's head where it is now and space what follows at ``rate``; wake the
+        sleepers when their turns moved earlier by more than :data:`WAKE_STEP`."""
         if self._fill_rate > 0:
             head = self._anchor_ticket + max(now - self._anchor_time, 0.0) * self._fill_rate
             self._anchor_ticket, self._anchor_time = min(head, float(self._issued)), now
         self._fill_rate = rate
+        if rate > self._woken_rate * WAKE_STEP:
+            self._wake()
+            self._woken_rate = rate
+        elif rate * WAKE_STEP < self._woken_rate:  # a cut: the next rise wakes them again
+            self._woken_rate = rate
+
+    def _wake(self) -> None:
+        """Wake every sleeper to look at the schedule again (the lock is held)."""
+        self._moved.notify_all()
+        if not self._sleepers:
+            return
+        by_loop, self._sleepers = dict(self._sleepers), weakref.WeakKeyDictionary()
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, sleepers in by_loop.items():
+            if loop is running:
+                _release_all(sleepers)
+            else:
+                with contextlib.suppress(RuntimeError):  # that loop is closed: nobody sleeps on it
+                    loop.call_soon_threadsafe(_release_all, sleepers)
 
     def _cubic(self, now: float) -> float:
         k = (self._last_max_rate * (1 - BETA) / SCALE) ** (1 / 3)
         return SCALE * (now - self._last_throttle - k) ** 3 + self._last_max_rate
 
     def _current_rate(self, now: float) -> float:
-        """The measured sending rate, or the current half-second's while it is higher: unlike
-        botocore's, a first refusal right after a burst (a triggerer starting a thousand waits)
-        paces near the burst's rate, not at the floor."""
-        partial = self._measure_count / max(now - self._measure_start, 0.1)
+        """The measured rate of answers, or the current bucket's while it is higher, counted over at
+        least a second (ICE's bucket refills in one): a first refusal after a burst (a triggerer
+        starting a thousand waits) paces near what ICE let through in that second, neither at the
+        burst's rate nor, as botocore's would with no full bucket measured yet, at the floor."""
+        partial = self._measure_count / max(now - self._measure_start, HOLD_OFF)
         return max(self._measured, partial)
 
     def _measure(self, now: float) -> None:
-        """The rate actually sent, smoothed over half-second buckets (botocore's RateClocker)."""
+        """The rate of ICE's accepted answers, smoothed over half-second buckets (botocore's
+        RateClocker; it counts refusals too, which ICE received but did not grant)."""
         self._measure_count += 1
         if now - self._measure_start >= _MEASURE_BUCKET:
             current = self._measure_count / (now - self._measure_start)
@@ -176,22 +262,38 @@ class AdaptiveRateLimiter:
             self._measure_count, self._measure_start = 0, now
 
 
+def _release(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
+
+
+def _release_all(sleepers: set[asyncio.Future[None]]) -> None:
+    for woken in sleepers:
+        _release(woken)
+
+
 _LIMITERS: dict[tuple[str, str, str], AdaptiveRateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def limiter_for(account: str, endpoint: str, action: str, max_rate: float | None = None) -> AdaptiveRateLimiter:
-    """The process's limiter for ``action`` of ``account`` at ``endpoint`` (made on first use; a
-    connection's ``max_calls_per_second`` updates its cap). ``account`` is the AccessKey ID or the
-    role, never a rotating STS key."""
+def limiter_for(
+    account: str,
+    endpoint: str,
+    action: str,
+    max_rate: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> AdaptiveRateLimiter:
+    """The process's limiter for ``action`` of ``account`` at ``endpoint`` (made on first use, on
+    ``clock``; a connection's ``max_calls_per_second`` updates its cap). ``account`` is the AccessKey
+    ID or the role, never a rotating STS key. No lock once it exists: a dict read is atomic."""
     key = (account, endpoint, action)
-    with _LIMITERS_LOCK:
-        limiter = _LIMITERS.get(key)
-        if limiter is None:
-            limiter = _LIMITERS[key] = AdaptiveRateLimiter(action, max_rate)
-        elif max_rate is not None and limiter.max_rate != max_rate:
-            limiter.cap(max_rate)
-        return limiter
+    limiter = _LIMITERS.get(key)
+    if limiter is None:
+        with _LIMITERS_LOCK:
+            limiter = _LIMITERS.get(key) or _LIMITERS.setdefault(key, AdaptiveRateLimiter(action, max_rate, clock))
+    if max_rate is not None and limiter.max_rate != max_rate:
+        limiter.cap(max_rate)
+    return limiter
 
 
 def forget_limiters() -> None:

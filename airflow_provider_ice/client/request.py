@@ -8,7 +8,6 @@ the request, the send, and :func:`.errors.read_answer` for whatever comes back. 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from airflow_provider_ice.client import credentials
 from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
 from airflow_provider_ice.client.errors import error_from_credentials, is_throttling, read_answer
 from airflow_provider_ice.client.ratelimit import AdaptiveRateLimiter, limiter_for
-from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.exceptions import NOT_SENT, IceApiError, IceNotSentError
 
 API_VERSION = "2020-11-09"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
@@ -93,16 +92,22 @@ def attempt(
     deadline: float | None = None,
 ) -> dict[str, Any]:
     """One attempt of ``action`` on the sync path: the answer's JSON, or the error (raised). It
-    waits first for its slot in the process's pacing of the action (:mod:`.ratelimit`), never past
-    ``deadline`` (``time.monotonic()``: the call's retry time limit still holds)."""
+    waits first for its turn in the process's pacing of the action (:mod:`.ratelimit`) and is
+    never sent before it; when that turn comes after ``deadline`` (``time.monotonic()``; None: no
+    limit) it gives up at once, unsent (:class:`~airflow_provider_ice.exceptions.IceNotSentError`)."""
     try:
         current = credentials.current(credential)
     except Exception as exc:
         raise error_from_credentials(exc, action, config.credential_type) from None
     limiter = _limiter(config, action)
     ticket = limiter.reserve()
-    while (nap := limiter.nap(ticket, deadline)) > 0:
-        time.sleep(nap)
+    try:
+        while (delay := limiter.delay(ticket)) > 0:
+            _give_up_past(deadline, delay, limiter, action)
+            limiter.sleep(delay)
+    except BaseException:
+        limiter.cancel(ticket)
+        raise
     request = build_request(config.protocol, config.endpoint, action, query, current)  # signed after the wait
     sent_at = limiter.now()
     return _learn(limiter, sent_at, lambda: read_answer(action, *send(request), request.target))
@@ -123,13 +128,29 @@ async def aattempt(
         raise error_from_credentials(exc, action, config.credential_type) from None
     limiter = _limiter(config, action)
     ticket = limiter.reserve()
-    # A poll of the schedule, not of an event: the wait is computed, and shared with sync callers.
-    while (nap := limiter.nap(ticket, deadline)) > 0:  # noqa: ASYNC110
-        await asyncio.sleep(nap)
+    try:
+        while (delay := limiter.delay(ticket)) > 0:
+            _give_up_past(deadline, delay, limiter, action)
+            await limiter.asleep(delay)
+    except BaseException:  # given up, or cancelled (the trigger's task): the turn goes back
+        limiter.cancel(ticket)
+        raise
     request = build_request(config.protocol, config.endpoint, action, query, current)  # signed after the wait
     sent_at = limiter.now()
     answer = await send(request)
     return _learn(limiter, sent_at, lambda: read_answer(action, *answer, request.target))
+
+
+def _give_up_past(deadline: float | None, delay: float, limiter: AdaptiveRateLimiter, action: str) -> None:
+    """Raise :class:`~airflow_provider_ice.exceptions.IceNotSentError` when the turn comes after ``deadline``."""
+    if deadline is not None and time.monotonic() + delay > deadline:
+        raise IceNotSentError(
+            NOT_SENT,
+            f"{action} was not sent: its turn in this process's pacing of {action} ({limiter.rate or 0:.1f} calls/s) "
+            f"comes in {delay:.0f}s, after the call's retry time limit; ICE did not receive it",
+            hint="raise the account's quota for the action with Alibaba Cloud, send fewer at once (an Airflow pool), "
+            "or allow more time (the connection's retry_max_elapsed)",
+        )
 
 
 def _limiter(config: IceConnectionConfig, action: str) -> AdaptiveRateLimiter:

@@ -184,7 +184,7 @@ class IceHook(BaseHook):
 
         config = self.get_connection_config()
         credential, send = self._get_credential(config), self._sync_sender().send
-        deadline = time.monotonic() + config.retry.max_elapsed
+        deadline = _turn_deadline(action, config)
         try:
             return call_with_retries(
                 action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
@@ -200,7 +200,7 @@ class IceHook(BaseHook):
 
         config = await self.aget_connection_config()
         credential = self._get_credential(config)
-        deadline = time.monotonic() + config.retry.max_elapsed
+        deadline = _turn_deadline(action, config)
         try:
             return await acall_with_retries(
                 action, config.retry, lambda: aattempt(config, credential, sender.send, action, query, deadline)
@@ -319,6 +319,14 @@ class IceHook(BaseHook):
         from airflow_provider_ice.connection_form import connection_form_widgets
 
         return connection_form_widgets()
+
+
+def _turn_deadline(action: str, config: IceConnectionConfig) -> float | None:
+    """How long a call may wait for its turn in the process's pacing: a start (it bills) gives up
+    unsent past its retry time limit; a poll or a stop waits its turn, however long the queue."""
+    from airflow_provider_ice.client.errors import NOT_IDEMPOTENT
+
+    return time.monotonic() + config.retry.max_elapsed if action in NOT_IDEMPOTENT else None
 
 
 async def _answered_task_id(answer: Awaitable[dict[str, Any]]) -> str:
