@@ -154,6 +154,21 @@ def task_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
     return IceWorkflowTask.from_api(task)
 
 
+def poll_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
+    """GetAIWorkflowTask's JSON answer -> what a wait needs: while the task runs, its id and status
+    only (Inputs, Outputs, NodeResults, UserData and the workflow's Graph are JSON inside JSON: a
+    second parse on every poll for fields nobody reads until the task ends); once it ended, the
+    whole record (:func:`task_from_answer`).
+
+    :param body: the decoded answer.
+    :raises ~airflow_provider_ice.exceptions.IceTransportError: as :func:`task_from_answer`.
+    """
+    task = body.get("WorkflowTask")
+    if isinstance(task, dict) and task and task.get("Status") not in TERMINAL_STATUSES:
+        return IceWorkflowTask(str(task.get("TaskId") or ""), str(task.get("Status") or ""))
+    return task_from_answer(body)
+
+
 def task_id_from_answer(body: dict[str, Any]) -> str:
     """StartAIWorkflow's JSON answer -> the new TaskId.
 

@@ -208,6 +208,10 @@ class Outage:
         return IceApiError(self.code or "Unreachable", message, retryable=True)
 
 
+#: While the status stays the same, a wait logs its poll at most this often (seconds).
+LOG_EVERY = 300.0
+
+
 class Wait:
     """One wait on one ICE task, as pure rules: :meth:`step` takes each poll's answer (the task, or
     the error of a poll that failed after the hook's retries) and says whether the wait ends, with
@@ -237,6 +241,7 @@ class Wait:
         self.started_at, self.deadline = started_at, deadline
         self.outage = outage or Outage()
         self.last_status: str | None = None
+        self._logged_at = float("-inf")
         #: the exception that ended the wait (a permanent error, or the outage given up on), for sync callers
         self.error: Exception | None = None
 
@@ -256,10 +261,16 @@ class Wait:
             self.error = answer
             return error_event(task_id, Outcome.ERROR, str(answer), error_code="InvalidConfiguration")
         else:
-            self.outage = Outage()
+            if self.outage.count:
+                self.outage = Outage()
+            now = time.time()
+            # A line when the status changes, and one every LOG_EVERY seconds while it does not
+            # (a thousand waits polling every few seconds would otherwise fill the log).
+            if answer.status != self.last_status or now - self._logged_at >= LOG_EVERY:
+                note_status(log, answer)
+                log.info("ICE workflow task %s: %s (%.0fs elapsed)", task_id, answer.status, now - self.started_at)
+                self._logged_at = now
             self.last_status = answer.status
-            note_status(log, answer)
-            log.info("ICE workflow task %s: %s (%.0fs elapsed)", task_id, answer.status, time.time() - self.started_at)
             if answer.is_terminal:
                 return terminal_event(answer, self.accept_partial_success)
         now = time.time()

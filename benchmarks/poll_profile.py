@@ -1,157 +1,121 @@
-"""One poll's client CPU by component, for the floor row of ``make bench``: where ours spends what
-the bare aiohttp floor does not.
+"""Where one poll's client CPU goes, profiled in the real call sequence (for the floor row of
+``make bench``): ``--waits`` IceWorkflowTaskTriggers polling every ``--interval`` s against the
+emulator over TLS for ``--seconds``, under cProfile, in one event loop as a triggerer runs them.
 
-Each component is timed alone, in this process, over sequential calls against the emulator over TLS
-(median of ``--calls``): the whole ``hook.aget_workflow_task``; sending a pre-signed request
-through a bare aiohttp session (the floor's work); the credential fetch; the rate limiter's
-bookkeeping; signing (``build_request``: the SDK's V3 signer); reading the answer (JSON and the
-error check) and building the record; the waiting rules (``Wait.step``, logging off); the trigger's
-log line (Airflow's logging, as the triggerer writes it); and the aiohttp sender's own layer
-(ours minus the rest). Garbage collection is measured in the fleets (benchmarks/fleet.py).
+Nothing is timed alone or subtracted: every function's own time is what it took inside those
+polls, divided by the polls the emulator answered. cProfile slows every call by about the same
+amount, so the shares hold and the microseconds are inflated (the floor row gives the real CPU).
 
-    python benchmarks/poll_profile.py [--calls 500]
+    python benchmarks/poll_profile.py [--waits 200] [--interval 0.5] [--seconds 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import logging
+import cProfile
 import os
+import pstats
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections import defaultdict
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.common import machine, median, table
+from benchmarks.common import machine, table
+
+#: Where a function's code lives -> what the report calls it (the first match wins).
+AREAS = (
+    ("airflow_provider_ice/client/request.py", "ours: request (headers, query, limiter turn)"),
+    ("airflow_provider_ice/client/ratelimit.py", "ours: rate limiter"),
+    ("airflow_provider_ice/client/", "ours: other client code (errors, retry, sender, credentials)"),
+    ("airflow_provider_ice/", "ours: hook, models, waiting, trigger"),
+    ("alibabacloud_tea_openapi", "the SDK's signer (canonical request, HMAC)"),
+    ("alibabacloud_credentials", "alibabacloud-credentials"),
+    ("tenacity", "tenacity"),
+    ("aiohttp", "aiohttp"),
+    ("yarl", "yarl, multidict"),
+    ("multidict", "yarl, multidict"),
+    ("asyncio", "asyncio (event loop, sleeps)"),
+    ("ssl", "TLS"),
+    ("json", "json"),
+    ("logging", "logging"),
+    ("structlog", "logging"),
+    ("<built-in method _hashlib", "hashing (hashlib, hmac)"),
+    ("hmac", "hashing (hashlib, hmac)"),
+    ("hashlib", "hashing (hashlib, hmac)"),
+)
 
 
-def _sync(fn: Callable[[], Any], n: int) -> float:
-    for _ in range(10):
-        fn()
-    samples = []
-    for _ in range(n):
-        c0 = time.process_time_ns()
-        fn()
-        samples.append((time.process_time_ns() - c0) / 1000)
-    return median(samples)
+def area_of(filename: str, name: str) -> str:
+    where = f"{filename}:{name}" if filename != "~" else name
+    for needle, label in AREAS:
+        if needle in where:
+            return label
+    if "_ssl" in where or "SSLObject" in where or "SSLSocket" in where:
+        return "TLS"
+    if "select" in where or "epoll" in where or "socket" in where or "send" in name or "recv" in name:
+        return "sockets, selector"
+    return "other (Python built-ins, standard library)"
 
 
-async def _async(fn: Callable[[], Awaitable[Any]], n: int) -> float:
-    for _ in range(10):
-        await fn()
-    samples = []
-    for _ in range(n):
-        c0 = time.process_time_ns()
-        await fn()
-        samples.append((time.process_time_ns() - c0) / 1000)
-    return median(samples)
+async def _run(waits: int, interval: float, seconds: float, emulator: Any) -> int:
+    from benchmarks.fleet import run_triggers
 
-
-async def profile(n: int) -> dict[str, float]:
-    import aiohttp
-    from alibabacloud_credentials.models import CredentialModel
-
-    from airflow_provider_ice.client.errors import read_answer
-    from airflow_provider_ice.client.network import ssl_context
-    from airflow_provider_ice.client.request import _limiter, build_request
-    from airflow_provider_ice.hooks.ice import IceHook
-    from airflow_provider_ice.models import task_from_answer
-    from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
-    from airflow_provider_ice.waiting import Wait
-
-    out: dict[str, float] = {}
-    async with IceHook() as hook:
-        out["whole"] = await _async(lambda: hook.aget_workflow_task("cpu"), n)
-        config = await hook.aget_connection_config()
-        credential = hook._get_credential(config)
-        out["credentials"] = await _async(credential.get_credential_async, n)
-        current = await credential.get_credential_async()
-        limiter = _limiter(config, "GetAIWorkflowTask")
-
-        def bookkeeping() -> None:
-            limiter.delay(limiter.reserve())
-            limiter.answered(False, limiter.now())
-
-        out["limiter"] = _sync(bookkeeping, n)
-        query = {"TaskId": "cpu"}
-        out["signing"] = _sync(
-            lambda: build_request(config.protocol, config.endpoint, "GetAIWorkflowTask", query, current), n
-        )
-        signed = build_request(
-            config.protocol,
-            config.endpoint,
-            "GetAIWorkflowTask",
-            query,
-            CredentialModel(access_key_id=config.access_key_id, access_key_secret=config.access_key_secret),
-        )
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_context(config.verify))) as session:
-
-            async def send() -> tuple[int, Any, bytes]:
-                async with session.post(signed.url, headers=signed.headers) as response:
-                    return response.status, response.headers, await response.read()
-
-            out["floor"] = await _async(send, n)
-            answer = await send()
-        out["answer"] = _sync(lambda: task_from_answer(read_answer("GetAIWorkflowTask", *answer, signed.target)), n)
-    record = task_from_answer(json.loads(answer[2]))
-    quiet = logging.getLogger("poll_profile.quiet")
-    quiet.disabled = True
-    wait = Wait(
-        "cpu",
-        accept_partial_success=False,
-        poll_interval=30.0,
-        max_poll_interval=600.0,
-        unreachable_timeout=3600.0,
-        started_at=time.time(),
+    ends = dict.fromkeys((f"p{i:05d}" for i in range(waits)), time.time() + 10**6)
+    calls0 = emulator.calls("GetAIWorkflowTask")
+    await run_triggers(
+        emulator, ends, poll_interval=interval, max_poll_interval=interval, timeout=seconds, unreachable_timeout=None
     )
-    out["waiting"] = _sync(lambda: (wait.step(record, quiet), wait.next_sleep()), n)
-    trigger = IceWorkflowTaskTrigger("cpu")
-    out["log_line"] = _sync(lambda: trigger.log.info("ICE workflow task %s: %s (%ds elapsed)", "cpu", "running", 30), n)
-    return out
+    return int(emulator.calls("GetAIWorkflowTask") - calls0)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--waits", type=int, default=200)
+    parser.add_argument("--interval", type=float, default=0.5)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
+
+    import logging
 
     from airflow_provider_ice.testing.emulator import IceEmulatorProcess
 
     scenario = {
         "workflows": [{"workflow_id": "forever", "running_polls": 10**12}],
-        "tasks": [{"workflow_id": "forever", "task_id": "cpu"}],
+        "tasks": [{"workflow_id": "forever", "task_id": f"p{i:05d}"} for i in range(args.waits)],
     }
-    with IceEmulatorProcess(tls=True, scenario=scenario, check_nonce=False) as emulator:
+    logging.getLogger("airflow_provider_ice").setLevel(logging.INFO)  # as the triggerer logs them
+    with IceEmulatorProcess(tls=True, scenario=scenario) as emulator:
         os.environ["AIRFLOW_CONN_ICE_DEFAULT"] = emulator.connection_uri()
-        parts = asyncio.run(profile(args.calls))
-    rest = ("credentials", "limiter", "signing", "floor", "answer")
-    per_poll = parts["whole"] + parts["waiting"] + parts["log_line"]
-    rows = [
-        ("sending: a pre-signed request through bare aiohttp (the floor's work)", parts["floor"]),
-        ("signing: build_request (the SDK's V3 signer)", parts["signing"]),
-        ("credentials: alibabacloud-credentials' get_credential_async", parts["credentials"]),
-        ("rate limiter bookkeeping (reserve, delay, answered)", parts["limiter"]),
-        ("answer: JSON, error check, IceWorkflowTask", parts["answer"]),
-        (
-            "our sender and retry layer (the whole call minus the rows above)",
-            parts["whole"] - sum(parts[k] for k in rest),
-        ),
-        ("waiting rules: Wait.step, next_sleep (logging off)", parts["waiting"]),
-        ("the trigger's log line (Airflow's logging)", parts["log_line"]),
-    ]
+        profiler = cProfile.Profile()
+        polls = profiler.runcall(asyncio.run, _run(args.waits, args.interval, args.seconds, emulator))
+    stats = pstats.Stats(profiler)
+    by_area: dict[str, float] = defaultdict(float)
+    functions = []
+    for (filename, line, name), (_, calls, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        by_area[area_of(filename, name)] += own
+        functions.append((own, calls, f"{os.path.basename(filename)}:{line}({name})" if filename != "~" else name))
+    total = sum(by_area.values())
     print(f"machine: {machine()}")
-    print(f"\nOne poll's client CPU by component ({args.calls} sequential calls each, median µs; GC: the fleets)")
+    print(
+        f"\nOne poll's client CPU where it goes: {args.waits} triggers polling every {args.interval:g} s for "
+        f"{args.seconds:g} s over TLS under cProfile, {polls} polls; own time per poll (µs, inflated by the profiler)"
+    )
+    rows = sorted(by_area.items(), key=lambda item: -item[1])
     print(
         table(
-            [(label, f"{us:.0f}", f"{us / per_poll:.0%}") for label, us in rows]
-            + [("a poll, all of the above", f"{per_poll:.0f}", "100%")],
-            ("component", "µs", "share"),
+            [(label, f"{own * 1e6 / polls:.0f}", f"{own / total:.0%}") for label, own in rows]
+            + [("a poll, all of the above", f"{total * 1e6 / polls:.0f}", "100%")],
+            ("where", "µs per poll", "share"),
         )
     )
+    print(f"\nThe {args.top} functions with the most own time")
+    functions.sort(reverse=True)
+    top = [(where, f"{calls / polls:.1f}", f"{own * 1e6 / polls:.1f}") for own, calls, where in functions[: args.top]]
+    print(table(top, ("function", "calls per poll", "µs per poll")))
     return 0
 
 

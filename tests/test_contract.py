@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from alibabacloud_tea_openapi.utils import Utils
 
+from airflow_provider_ice.client import request as request_module
 from airflow_provider_ice.client.codes import ERRORS, Kind, classify, rule_for
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook
@@ -212,7 +213,8 @@ def test_credential_and_gateway_refusals_are_one_call(emulator, monkeypatch, mod
         assert (failure(mode, "StartAIWorkflow").code, emulator.backend.calls()) == (code, before + 1)
     monkeypatch.setattr(Utils, "get_authorization", staticmethod(signer))
     # A clock 20 minutes off: the gateway's 15-minute window refuses the signature, once.
-    monkeypatch.setattr(Utils, "get_timestamp", staticmethod(lambda: "2020-01-01T00:00:00Z"))
+    # (This machine's clock cannot be moved: the request's timestamp is.)
+    monkeypatch.setattr(request_module, "_timestamp", lambda: "2020-01-01T00:00:00Z")
     err = failure(mode, "StartAIWorkflow")
     assert (err.code, err.http_status, err.retryable) == ("InvalidTimeStamp.Expired", 400, False)
     assert "check this machine's clock: requests are signed with the current time" in str(err)
@@ -271,7 +273,7 @@ def test_a_replayed_nonce_is_refused_and_ours_never_are(emulator, monkeypatch, m
     # Get is retried under a new nonce, a Start is not sent again.
     fixed = f"fixed-{uuid.uuid4()}"  # the session's emulator remembers the nonces of earlier tests
     replays, fresh = [fixed, fixed], (f"n-{uuid.uuid4()}" for _ in itertools.count())
-    monkeypatch.setattr(Utils, "get_nonce", staticmethod(lambda: replays.pop(0) if replays else next(fresh)))
+    monkeypatch.setattr(request_module, "token_hex", lambda size: replays.pop(0) if replays else next(fresh))
     before = emulator.backend.calls("GetAIWorkflowTask")
     send(mode, "GetAIWorkflowTask")
     send(mode, "GetAIWorkflowTask")  # the fixed nonce again: refused, retried under a fresh one
@@ -283,7 +285,8 @@ def test_a_replayed_nonce_is_refused_and_ours_never_are(emulator, monkeypatch, m
 
 
 def test_date_and_nonce_checks_can_be_switched_off(monkeypatch):
-    monkeypatch.setattr(Utils, "get_timestamp", staticmethod(lambda: "2020-01-01T00:00:00Z"))
+    # (This machine's clock cannot be moved: the request's timestamp is.)
+    monkeypatch.setattr(request_module, "_timestamp", lambda: "2020-01-01T00:00:00Z")
     monkeypatch.setattr(Utils, "get_nonce", staticmethod(lambda: "always-the-same"))
     with IceEmulator(check_date=False, check_nonce=False) as emulator:
         use_connection(monkeypatch, emulator)

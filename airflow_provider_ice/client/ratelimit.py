@@ -40,14 +40,16 @@ log = logging.getLogger(__name__)
 #: CUBIC constants, as botocore's adaptive mode sets them.
 BETA = 0.7
 SCALE = 0.4
-#: The lowest rate the bucket slows to (calls a second), and the smoothing of the measured rate.
+#: The lowest rate the bucket slows to (calls a second).
 MIN_RATE = 0.5
-_SMOOTHING = 0.8
-_MEASURE_BUCKET = 0.5
 #: Seconds after a cut in which further refusals count as the same congestion event: ICE's bucket
 #: holds a second's worth of calls (as the emulator models it; ICE publishes no bucket size), so it
 #: stays empty for about a second whatever the rate.
 HOLD_OFF = 1.0
+#: The measured rate is smoothed over buckets of ICE's refill time (botocore's are half a second:
+#: one of those after an idle spell counts ICE's stored burst as a rate, twice the quota).
+_SMOOTHING = 0.8
+_MEASURE_BUCKET = HOLD_OFF
 #: Throttling is over once this many seconds pass without a throttling answer.
 QUIET_SECONDS = 60.0
 #: Sleepers are woken when the rate rises by this factor since they were last woken (each rise of
@@ -253,7 +255,7 @@ class AdaptiveRateLimiter:
         return max(self._measured, partial)
 
     def _measure(self, now: float) -> None:
-        """The rate of ICE's accepted answers, smoothed over half-second buckets (botocore's
+        """The rate of ICE's accepted answers, smoothed over one-second buckets (botocore's
         RateClocker; it counts refusals too, which ICE received but did not grant)."""
         self._measure_count += 1
         if now - self._measure_start >= _MEASURE_BUCKET:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from secrets import token_hex
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,22 +55,17 @@ class _Signable:
 
 def build_request(protocol: str, endpoint: str, action: str, query: dict[str, str], credential: Any) -> IceRequest:
     """``action`` with ``query`` (every parameter in the query string, as the SDK sends RPC calls),
-    signed with ``credential`` (a ``CredentialModel``: access key, secret, STS token) as the SDK signs it."""
-    headers = {
-        "host": endpoint,
-        "x-acs-version": API_VERSION,
-        "x-acs-action": action,
-        "user-agent": USER_AGENT,
-        "x-acs-date": Utils.get_timestamp(),
-        "x-acs-signature-nonce": Utils.get_nonce(),
-        "accept": "application/json",
-        "x-acs-content-sha256": _EMPTY_PAYLOAD_HASH,
-    }
-    if credential.provider_name:
-        headers["x-acs-credentials-provider"] = credential.provider_name
-    if credential.security_token:
-        headers["x-acs-accesskey-id"] = credential.access_key_id
-        headers["x-acs-security-token"] = credential.security_token
+    signed with ``credential`` (a ``CredentialModel``: access key, secret, STS token) by the SDK's
+    signer (``Utils.get_authorization``), with the headers the SDK sends."""
+    headers = dict(
+        _constant_headers(
+            endpoint, action, credential.provider_name, credential.access_key_id, credential.security_token
+        )
+    )
+    headers["x-acs-date"] = _timestamp()
+    # The SDK's nonce is an md5 of a timestamp, a counter and 64 random bits; 128 random bits are as
+    # unique, in the same 32 hex digits, for a fraction of the CPU.
+    headers["x-acs-signature-nonce"] = token_hex(16)
     headers["Authorization"] = Utils.get_authorization(
         _Signable("POST", "/", query, headers),
         SIGNATURE_ALGORITHM,
@@ -81,6 +78,40 @@ def build_request(protocol: str, endpoint: str, action: str, query: dict[str, st
     # The parameters in the order the SDK's generated code adds them (by name), encoded as its urlencode does.
     target = "/?" + urlencode(sorted(query.items())) if query else "/"
     return IceRequest(action, f"{protocol}://{endpoint}{target}", target, headers)
+
+
+@lru_cache(maxsize=256)
+def _constant_headers(
+    endpoint: str, action: str, provider_name: str | None, access_key_id: str, security_token: str | None
+) -> dict[str, str]:
+    """The headers that are the same on every call of ``action`` with one credential (an STS token
+    is part of the key: a rotated one gets its own entry, the old one ages out). Never mutated."""
+    headers = {
+        "host": endpoint,
+        "x-acs-version": API_VERSION,
+        "x-acs-action": action,
+        "user-agent": USER_AGENT,
+        "accept": "application/json",
+        "x-acs-content-sha256": _EMPTY_PAYLOAD_HASH,
+    }
+    if provider_name:
+        headers["x-acs-credentials-provider"] = provider_name
+    if security_token:
+        headers["x-acs-accesskey-id"] = access_key_id
+        headers["x-acs-security-token"] = security_token
+    return headers
+
+
+_stamp: tuple[int, str] = (0, "")
+
+
+def _timestamp() -> str:
+    """``Utils.get_timestamp()`` (UTC, ISO 8601 to the second), formatted once a second."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _stamp[1]
 
 
 def attempt(

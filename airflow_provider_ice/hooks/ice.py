@@ -16,7 +16,7 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
-from airflow_provider_ice.models import task_from_answer, task_id_from_answer
+from airflow_provider_ice.models import poll_from_answer, task_from_answer, task_id_from_answer
 from airflow_provider_ice.params import require_id, start_query
 
 if TYPE_CHECKING:
@@ -226,6 +226,16 @@ class IceHook(BaseHook):
         """
         task_id = require_id("workflow_task_id", workflow_task_id)
         return task_from_answer(await self._acall("GetAIWorkflowTask", {"TaskId": task_id}))
+
+    async def apoll_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
+        """GetAIWorkflowTask for a wait (the trigger's poll): while the task runs, a record with its
+        ``task_id`` and ``status`` only; once it ended, the whole record as :meth:`aget_workflow_task`
+        returns it.
+
+        :param workflow_task_id: the TaskId that StartAIWorkflow returned.
+        """
+        task_id = require_id("workflow_task_id", workflow_task_id)
+        return poll_from_answer(await self._acall("GetAIWorkflowTask", {"TaskId": task_id}))
 
     def start_ai_workflow(
         self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None

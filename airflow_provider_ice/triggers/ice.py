@@ -247,7 +247,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         while True:
             answer: IceWorkflowTask | Exception
             try:
-                answer = await hook.aget_workflow_task(self.workflow_task_id)
+                answer = await hook.apoll_workflow_task(self.workflow_task_id)
             except (IceApiError, IceConfigurationError) as exc:
                 answer = exc
             event = wait.step(answer, self.log)
