@@ -10,12 +10,13 @@ import logging
 import os
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alibabacloud_tea_openapi.utils import Utils
 
 from airflow_provider_ice.client import request as request_module
+from airflow_provider_ice.client import signing
 from airflow_provider_ice.client.codes import ERRORS, Kind, classify, rule_for
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.hooks.ice import IceHook
@@ -202,19 +203,27 @@ def test_credential_and_gateway_refusals_are_one_call(emulator, monkeypatch, mod
         assert (err.code, err.retryable) == (code, False) and hint in str(err)
         assert emulator.backend.calls() == before + 1
     use_connection(monkeypatch, emulator)
-    # A signer that leaves a header unsigned, or signs with another algorithm (both paths use the SDK's).
-    signer = Utils.get_authorization
+    # A signer that leaves a header unsigned, or signs with another algorithm (both paths sign alike).
+    signer = request_module.signed_headers
+
+    def tampered(change: Callable[[str], str]) -> Callable[..., dict[str, str]]:
+        def sign(*args: Any) -> dict[str, str]:
+            headers = signer(*args)
+            return {**headers, "Authorization": change(headers["Authorization"])}
+
+        return sign
+
     for change, code in (
         (lambda auth: auth.replace(";x-acs-version", ""), "IncompleteSignature"),
         (lambda auth: auth.replace("ACS3-HMAC-SHA256", "HMAC-SHA1"), "InvalidSignatureMethod"),
     ):
-        monkeypatch.setattr(Utils, "get_authorization", staticmethod(lambda *a, change=change: change(signer(*a))))
+        monkeypatch.setattr(request_module, "signed_headers", tampered(change))
         before = emulator.backend.calls()
         assert (failure(mode, "StartAIWorkflow").code, emulator.backend.calls()) == (code, before + 1)
-    monkeypatch.setattr(Utils, "get_authorization", staticmethod(signer))
+    monkeypatch.setattr(request_module, "signed_headers", signer)
     # A clock 20 minutes off: the gateway's 15-minute window refuses the signature, once.
     # (This machine's clock cannot be moved: the request's timestamp is.)
-    monkeypatch.setattr(request_module, "_timestamp", lambda: "2020-01-01T00:00:00Z")
+    monkeypatch.setattr(signing, "timestamp", lambda: "2020-01-01T00:00:00Z")
     err = failure(mode, "StartAIWorkflow")
     assert (err.code, err.http_status, err.retryable) == ("InvalidTimeStamp.Expired", 400, False)
     assert "check this machine's clock: requests are signed with the current time" in str(err)
@@ -273,7 +282,7 @@ def test_a_replayed_nonce_is_refused_and_ours_never_are(emulator, monkeypatch, m
     # Get is retried under a new nonce, a Start is not sent again.
     fixed = f"fixed-{uuid.uuid4()}"  # the session's emulator remembers the nonces of earlier tests
     replays, fresh = [fixed, fixed], (f"n-{uuid.uuid4()}" for _ in itertools.count())
-    monkeypatch.setattr(request_module, "token_hex", lambda size: replays.pop(0) if replays else next(fresh))
+    monkeypatch.setattr(signing, "token_hex", lambda size: replays.pop(0) if replays else next(fresh))
     before = emulator.backend.calls("GetAIWorkflowTask")
     send(mode, "GetAIWorkflowTask")
     send(mode, "GetAIWorkflowTask")  # the fixed nonce again: refused, retried under a fresh one
@@ -286,8 +295,8 @@ def test_a_replayed_nonce_is_refused_and_ours_never_are(emulator, monkeypatch, m
 
 def test_date_and_nonce_checks_can_be_switched_off(monkeypatch):
     # (This machine's clock cannot be moved: the request's timestamp is.)
-    monkeypatch.setattr(request_module, "_timestamp", lambda: "2020-01-01T00:00:00Z")
-    monkeypatch.setattr(Utils, "get_nonce", staticmethod(lambda: "always-the-same"))
+    monkeypatch.setattr(signing, "timestamp", lambda: "2020-01-01T00:00:00Z")
+    monkeypatch.setattr(signing, "token_hex", lambda size: "always-the-same")
     with IceEmulator(check_date=False, check_nonce=False) as emulator:
         use_connection(monkeypatch, emulator)
         emulator.backend.add_workflow("wf")

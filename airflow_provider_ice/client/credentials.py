@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from contextvars import ContextVar
 from typing import Any
 
@@ -32,22 +33,41 @@ class _QuietWhileFetching(logging.Filter):
 _QUIET = _QuietWhileFetching()
 
 
+#: Credentials that never change in the process (a key, or an STS token set in the connection),
+#: by their client's type: fetched once; the others (role, ECS, OIDC, the default chain, a custom
+#: provider) on every request, as their client refreshes them.
+FIXED_TYPES = frozenset({"access_key", "sts"})
+_FIXED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def current(credential: Any) -> Any:
     """The credential (``CredentialModel``) for a request now, from ``credential``'s client."""
+    fixed = _FIXED.get(credential)
+    if fixed is not None:
+        return fixed
     token = _FETCHING.set(True)
     try:
-        return credential.get_credential()
+        return _keep(credential, credential.get_credential())
     finally:
         _FETCHING.reset(token)
 
 
 async def acurrent(credential: Any) -> Any:
     """:func:`current` on the async path."""
+    fixed = _FIXED.get(credential)
+    if fixed is not None:
+        return fixed
     token = _FETCHING.set(True)
     try:
-        return await credential.get_credential_async()
+        return _keep(credential, await credential.get_credential_async())
     finally:
         _FETCHING.reset(token)
+
+
+def _keep(credential: Any, model: Any) -> Any:
+    if credential.get_type() in FIXED_TYPES:
+        _FIXED[credential] = model
+    return model
 
 
 def shared_credential(config: IceConnectionConfig) -> Any:

@@ -1,4 +1,4 @@
-"""One ICE RPC request, built and signed once with the SDK's own V3 signer (``ACS3-HMAC-SHA256``),
+"""One ICE RPC request, built and signed once (:mod:`.signing`: the SDK's V3 signature),
 whichever sender carries it: :mod:`.sync_sender` (requests) or :mod:`.async_sender` (aiohttp).
 
 :func:`attempt` and :func:`aattempt` are one attempt of an action: the credentials of this moment,
@@ -11,23 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from secrets import token_hex
 from typing import Any
 from urllib.parse import urlencode
 
-from alibabacloud_tea_openapi.utils import Utils
-
 from airflow_provider_ice.client import credentials
-from airflow_provider_ice.client.config import CLIENT_NAME, IceConnectionConfig
+from airflow_provider_ice.client.config import IceConnectionConfig
 from airflow_provider_ice.client.errors import error_from_credentials, is_throttling, read_answer
 from airflow_provider_ice.client.ratelimit import AdaptiveRateLimiter, limiter_for
+from airflow_provider_ice.client.signing import canonical_query, signed_headers
 from airflow_provider_ice.exceptions import NOT_SENT, IceApiError, IceNotSentError
-
-API_VERSION = "2020-11-09"
-SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
-_EMPTY_PAYLOAD_HASH = Utils.hash(b"", SIGNATURE_ALGORITHM).hex()
-USER_AGENT = Utils.get_user_agent(CLIENT_NAME)
 
 #: What a sender returns: HTTP status, headers (case-insensitive ``get``), body.
 Answer = tuple[int, Any, bytes]
@@ -43,75 +35,36 @@ class IceRequest:
     headers: dict[str, str]
 
 
-@dataclass
-class _Signable:
-    """What the SDK's ``Utils.get_authorization`` reads of a request."""
+@dataclass(frozen=True, slots=True)
+class Query:
+    """An action's parameters, encoded once (a wait polls with the same ones every time): the query
+    string sent (``target``: in the order the SDK's generated code adds them, by name, encoded as
+    its ``urlencode`` does) and the canonical one signed (the SDK's ``get_canonical_query_string``)."""
 
-    method: str
-    pathname: str
-    query: dict[str, str]
-    headers: dict[str, str]
+    params: dict[str, str]
+    target: str
+    canonical: str
+
+    @classmethod
+    def of(cls, params: dict[str, str] | Query) -> Query:
+        """``params`` encoded (a :class:`Query` is returned as it is)."""
+        if isinstance(params, Query):
+            return params
+        target = "/?" + urlencode(sorted(params.items())) if params else "/"
+        return cls(params, target, canonical_query(params))
 
 
-def build_request(protocol: str, endpoint: str, action: str, query: dict[str, str], credential: Any) -> IceRequest:
+def build_request(
+    protocol: str, endpoint: str, action: str, query: dict[str, str] | Query, credential: Any
+) -> IceRequest:
     """``action`` with ``query`` (every parameter in the query string, as the SDK sends RPC calls),
-    signed with ``credential`` (a ``CredentialModel``: access key, secret, STS token) by the SDK's
-    signer (``Utils.get_authorization``), with the headers the SDK sends."""
-    headers = dict(
-        _constant_headers(
-            endpoint, action, credential.provider_name, credential.access_key_id, credential.security_token
-        )
-    )
-    headers["x-acs-date"] = _timestamp()
-    # The SDK's nonce is an md5 of a timestamp, a counter and 64 random bits; 128 random bits are as
-    # unique, in the same 32 hex digits, for a fraction of the CPU.
-    headers["x-acs-signature-nonce"] = token_hex(16)
-    headers["Authorization"] = Utils.get_authorization(
-        _Signable("POST", "/", query, headers),
-        SIGNATURE_ALGORITHM,
-        _EMPTY_PAYLOAD_HASH,
-        credential.access_key_id,
-        credential.access_key_secret,
-    )
+    signed with ``credential`` (a ``CredentialModel``: access key, secret, STS token) as the SDK
+    signs it (:mod:`.signing`), with the headers the SDK sends."""
+    encoded = Query.of(query)
+    headers = signed_headers(endpoint, action, encoded.canonical, credential)
     # Unsigned, as the SDK leaves it: its requests path sends http.client's default, identity.
     headers["accept-encoding"] = "identity"
-    # The parameters in the order the SDK's generated code adds them (by name), encoded as its urlencode does.
-    target = "/?" + urlencode(sorted(query.items())) if query else "/"
-    return IceRequest(action, f"{protocol}://{endpoint}{target}", target, headers)
-
-
-@lru_cache(maxsize=256)
-def _constant_headers(
-    endpoint: str, action: str, provider_name: str | None, access_key_id: str, security_token: str | None
-) -> dict[str, str]:
-    """The headers that are the same on every call of ``action`` with one credential (an STS token
-    is part of the key: a rotated one gets its own entry, the old one ages out). Never mutated."""
-    headers = {
-        "host": endpoint,
-        "x-acs-version": API_VERSION,
-        "x-acs-action": action,
-        "user-agent": USER_AGENT,
-        "accept": "application/json",
-        "x-acs-content-sha256": _EMPTY_PAYLOAD_HASH,
-    }
-    if provider_name:
-        headers["x-acs-credentials-provider"] = provider_name
-    if security_token:
-        headers["x-acs-accesskey-id"] = access_key_id
-        headers["x-acs-security-token"] = security_token
-    return headers
-
-
-_stamp: tuple[int, str] = (0, "")
-
-
-def _timestamp() -> str:
-    """``Utils.get_timestamp()`` (UTC, ISO 8601 to the second), formatted once a second."""
-    global _stamp
-    second = int(time.time())
-    if _stamp[0] != second:
-        _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
-    return _stamp[1]
+    return IceRequest(action, f"{protocol}://{endpoint}{encoded.target}", encoded.target, headers)
 
 
 def attempt(
@@ -119,7 +72,7 @@ def attempt(
     credential: Any,
     send: Callable[[IceRequest], Answer],
     action: str,
-    query: dict[str, str],
+    query: dict[str, str] | Query,
     deadline: float | None = None,
 ) -> dict[str, Any]:
     """One attempt of ``action`` on the sync path: the answer's JSON, or the error (raised). It
@@ -149,7 +102,7 @@ async def aattempt(
     credential: Any,
     send: Callable[[IceRequest], Awaitable[Answer]],
     action: str,
-    query: dict[str, str],
+    query: dict[str, str] | Query,
     deadline: float | None = None,
 ) -> dict[str, Any]:
     """:func:`attempt` on the async path."""

@@ -8,8 +8,9 @@ use, so DAG files that import sensors and operators stay cheap to parse.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
+from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
@@ -22,6 +23,7 @@ from airflow_provider_ice.params import require_id, start_query
 if TYPE_CHECKING:
     from airflow_provider_ice.client.async_sender import AsyncSender
     from airflow_provider_ice.client.config import IceConnectionConfig
+    from airflow_provider_ice.client.request import Query
     from airflow_provider_ice.client.sync_sender import SyncSender
     from airflow_provider_ice.models import IceWorkflowTask
 
@@ -60,6 +62,7 @@ class IceHook(BaseHook):
         self._sdk: Any = None
         self._sync: SyncSender | None = None
         self._async: AsyncSender | None = None
+        self._poll_queries: dict[str, Query] = {}
 
     # ---- connection -------------------------------------------------------------------------
 
@@ -177,36 +180,18 @@ class IceHook(BaseHook):
 
     # ---- calls: each action once, for both paths --------------------------------------------
 
-    def _call(self, action: str, query: dict[str, str]) -> dict[str, Any]:
-        from airflow_provider_ice.client.errors import in_connection
-        from airflow_provider_ice.client.request import attempt
-        from airflow_provider_ice.client.retry import call_with_retries
-
+    def _call(self, action: str, query: dict[str, str] | Query) -> dict[str, Any]:
+        calls = _calls()
         config = self.get_connection_config()
         credential, send = self._get_credential(config), self._sync_sender().send
-        deadline = _turn_deadline(action, config)
-        try:
-            return call_with_retries(
-                action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
-            )
-        except IceApiError as exc:
-            raise in_connection(exc, self.ice_conn_id) from None
+        return calls.call(config, credential, send, action, calls.Query.of(query), self.ice_conn_id)
 
-    async def _acall(self, action: str, query: dict[str, str]) -> dict[str, Any]:
+    async def _acall(self, action: str, query: dict[str, str] | Query) -> dict[str, Any]:
         sender = await self._aget_sender()  # first: it loads the client stack off the event loop
-        from airflow_provider_ice.client.errors import in_connection
-        from airflow_provider_ice.client.request import aattempt
-        from airflow_provider_ice.client.retry import acall_with_retries
-
+        calls = _calls()
         config = await self.aget_connection_config()
         credential = self._get_credential(config)
-        deadline = _turn_deadline(action, config)
-        try:
-            return await acall_with_retries(
-                action, config.retry, lambda: aattempt(config, credential, sender.send, action, query, deadline)
-            )
-        except IceApiError as exc:
-            raise in_connection(exc, self.ice_conn_id) from None
+        return await calls.acall(config, credential, sender.send, action, calls.Query.of(query), self.ice_conn_id)
 
     def get_workflow_task(self, workflow_task_id: str) -> IceWorkflowTask:
         """GetAIWorkflowTask: the task's status, outputs and node results.
@@ -234,8 +219,12 @@ class IceHook(BaseHook):
 
         :param workflow_task_id: the TaskId that StartAIWorkflow returned.
         """
-        task_id = require_id("workflow_task_id", workflow_task_id)
-        return poll_from_answer(await self._acall("GetAIWorkflowTask", {"TaskId": task_id}))
+        query = self._poll_queries.get(workflow_task_id)
+        if query is None:  # checked and encoded once: a wait polls the same task every time
+            params = {"TaskId": require_id("workflow_task_id", workflow_task_id)}
+            await self._aget_sender()  # the client stack, off the event loop
+            query = self._poll_queries[workflow_task_id] = _calls().Query.of(params)
+        return poll_from_answer(await self._acall("GetAIWorkflowTask", query))
 
     def start_ai_workflow(
         self, workflow_id: str, inputs: JsonParam = None, user_data: JsonParam = None, dispatch_tag: str | None = None
@@ -331,12 +320,13 @@ class IceHook(BaseHook):
         return connection_form_widgets()
 
 
-def _turn_deadline(action: str, config: IceConnectionConfig) -> float | None:
-    """How long a call may wait for its turn in the process's pacing: a start (it bills) gives up
-    unsent past its retry time limit; a poll or a stop waits its turn, however long the queue."""
-    from airflow_provider_ice.client.errors import NOT_IDEMPOTENT
+@cache
+def _calls() -> ModuleType:
+    """The client's call path (:mod:`airflow_provider_ice.client.calls`), imported on first use: it
+    loads aiohttp, requests and the SDK's signer."""
+    from airflow_provider_ice.client import calls
 
-    return time.monotonic() + config.retry.max_elapsed if action in NOT_IDEMPOTENT else None
+    return calls
 
 
 async def _answered_task_id(answer: Awaitable[dict[str, Any]]) -> str:

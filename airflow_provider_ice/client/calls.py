@@ -1,0 +1,58 @@
+"""One call of an action, end to end, for the hook: the retries (:mod:`.retry`) around each attempt
+(:mod:`.request`), how long a call may wait for its turn in the process's pacing, and the error
+naming the connection to fix. Imported once, on the hook's first call (it loads the client stack).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from airflow_provider_ice.client.config import IceConnectionConfig
+from airflow_provider_ice.client.errors import NOT_IDEMPOTENT, in_connection
+from airflow_provider_ice.client.request import Answer, IceRequest, Query, aattempt, attempt
+from airflow_provider_ice.client.retry import acall_with_retries, call_with_retries
+from airflow_provider_ice.exceptions import IceApiError
+
+
+def turn_deadline(action: str, config: IceConnectionConfig) -> float | None:
+    """How long a call may wait for its turn in the process's pacing: a start (it bills) gives up
+    unsent past its retry time limit; a poll or a stop waits its turn, however long the queue."""
+    return time.monotonic() + config.retry.max_elapsed if action in NOT_IDEMPOTENT else None
+
+
+def call(
+    config: IceConnectionConfig,
+    credential: Any,
+    send: Callable[[IceRequest], Answer],
+    action: str,
+    query: Query,
+    conn_id: str,
+) -> dict[str, Any]:
+    """``action`` on the sync path, retried by the connection's policy: the answer's JSON."""
+    deadline = turn_deadline(action, config)
+    try:
+        return call_with_retries(
+            action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
+        )
+    except IceApiError as exc:
+        raise in_connection(exc, conn_id) from None
+
+
+async def acall(
+    config: IceConnectionConfig,
+    credential: Any,
+    send: Callable[[IceRequest], Awaitable[Answer]],
+    action: str,
+    query: Query,
+    conn_id: str,
+) -> dict[str, Any]:
+    """:func:`call` on the async path."""
+    deadline = turn_deadline(action, config)
+    try:
+        return await acall_with_retries(
+            action, config.retry, lambda: aattempt(config, credential, send, action, query, deadline)
+        )
+    except IceApiError as exc:
+        raise in_connection(exc, conn_id) from None
