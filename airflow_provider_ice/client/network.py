@@ -9,16 +9,21 @@ path adds that bundle. (How the SDK's own session is made to follow the decision
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 import urllib.request
+from functools import lru_cache
 
 from airflow_provider_ice.client.config import IceConnectionConfig
+
+#: The environment variables :func:`urllib.request.getproxies_environment` answers ``proxy_for`` from.
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "REQUEST_METHOD")
 
 
 def proxy_for(config: IceConnectionConfig) -> str | None:
     """The proxy URL for calls to ``config``'s endpoint, or None for a direct connection."""
-    env = urllib.request.getproxies_environment()
+    env = _environment_proxies(tuple(os.environ.get(name) for name in _PROXY_VARIABLES))
     proxy = config.proxy or env.get(config.protocol)
     no_proxy = config.no_proxy if config.no_proxy is not None else env.get("no", "")
     # proxy_bypass_environment is the NO_PROXY matcher urllib (and aiohttp's trust_env) use; untyped.
@@ -26,6 +31,14 @@ def proxy_for(config: IceConnectionConfig) -> str | None:
     if not proxy or (no_proxy and bypass(config.endpoint, {"no": no_proxy})):
         return None
     return proxy
+
+
+@lru_cache(maxsize=8)
+def _environment_proxies(values: tuple[str | None, ...]) -> dict[str, str]:
+    """urllib's reading of the environment's proxies, once for each set of ``values`` of
+    :data:`_PROXY_VARIABLES`: it walks the whole environment, which a triggerer starting a thousand
+    waits would do a thousand times (never mutated)."""
+    return urllib.request.getproxies_environment()
 
 
 def ssl_context(verify: bool | str) -> ssl.SSLContext:
