@@ -3,6 +3,8 @@
     python benchmarks/scale.py flow-control --waits 1000 --interval 5 --quota 50 [--no-limiter] --out r.json
     python benchmarks/scale.py density --waits 10000 --minutes 10 [--quota 100] --out r.json
     python benchmarks/scale.py floor --waits 1000 --interval 5 --seconds 40 --out r.json
+    python benchmarks/scale.py drain --waits 1000 --interval 5 --quota 50 --out r.json
+    python benchmarks/scale.py fleet --waits 1000 --interval 5 --quota 50 --processes 4 --out r.json
 
 The emulator runs in its own process, pinned to another core; the figures are this process's.
 """
@@ -11,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -26,11 +31,18 @@ from benchmarks.fleet import FleetResult, pin, run_floor, run_triggers, without_
 ENDING_GROUPS = 10
 
 
-def _emulator(task_ids: dict[str, str], ends: dict[str, float], **options: Any) -> Any:
+def _emulator(
+    task_ids: dict[str, str], ends: dict[str, float], running_polls: int | None = None, **options: Any
+) -> Any:
+    """The emulator in its own process: each workflow's tasks end at ``ends[workflow]`` (epoch s),
+    or on their answer after ``running_polls`` running ones."""
     from airflow_provider_ice.testing.emulator import IceEmulatorProcess
 
+    def ending(at: float) -> dict[str, Any]:
+        return {"finish_at": at} if running_polls is None else {"running_polls": running_polls}
+
     scenario = {
-        "workflows": [{"workflow_id": wf, "finish_at": at, "outputs": {"ok": True}} for wf, at in ends.items()],
+        "workflows": [{"workflow_id": wf, "outputs": {"ok": True}, **ending(at)} for wf, at in ends.items()],
         "tasks": [{"workflow_id": wf, "task_id": t} for t, wf in task_ids.items()],
     }
     emulator = IceEmulatorProcess(tls=True, scenario=scenario, **options).start()
@@ -85,9 +97,41 @@ def flow_control(args: argparse.Namespace) -> dict[str, Any]:
     return _summary(result, pinned, limiter=not args.no_limiter, quota=args.quota, allowed_interval_s=allowed)
 
 
+def drain(args: argparse.Namespace) -> dict[str, Any]:
+    """N waits polling every ``interval`` s whose tasks end on their third answer (running, running,
+    succeeded), against ``quota`` calls a second: how long until every wait ended, against the
+    time the quota needs for those answers (3 N ÷ quota)."""
+    task_ids = {f"t{i:05d}": "wf" for i in range(args.waits)}
+    scenario_ends = {"wf": time.time() + 10**6}
+    emulator, pinned = _emulator(task_ids, scenario_ends, running_polls=2)
+    try:
+        emulator.set_flow_control("GetAIWorkflowTask", args.quota)
+        result = asyncio.run(
+            run_triggers(
+                emulator,
+                dict.fromkeys(task_ids, time.time()),
+                poll_interval=args.interval,
+                max_poll_interval=args.interval,
+                timeout=3600,
+            )
+        )
+    finally:
+        emulator.stop()
+    needed = 3 * args.waits / args.quota
+    return _summary(result, pinned, quota=args.quota, needed_s=needed, wall_to_needed=result.wall / needed)
+
+
 def density(args: argparse.Namespace) -> dict[str, Any]:
     """N waits at the trigger's default (adaptive) polling, created at once in a fresh loop, all of
-    whose tasks end after ``minutes``; optionally against ``quota`` calls a second."""
+    whose tasks end after ``minutes``; optionally against ``quota`` calls a second; with
+    ``--gc-freeze``, what the process holds once started (Airflow, its providers, ours) is moved
+    out of the collector's reach first (``gc.freeze()``, as docs/scale.md recommends)."""
+    if args.gc_freeze:
+        import airflow_provider_ice.client.calls
+        import airflow_provider_ice.triggers.ice  # noqa: F401
+
+        gc.collect()
+        gc.freeze()
     start = time.time()
     ends = {"wf": start + args.minutes * 60}
     task_ids = {f"t{i:05d}": "wf" for i in range(args.waits)}
@@ -100,7 +144,7 @@ def density(args: argparse.Namespace) -> dict[str, Any]:
         result = asyncio.run(run_triggers(emulator, task_ends, timeout=args.minutes * 60 + 3600, **polling))
     finally:
         emulator.stop()
-    return _summary(result, pinned, quota=args.quota or None, minutes=args.minutes)
+    return _summary(result, pinned, quota=args.quota or None, minutes=args.minutes, gc_freeze=args.gc_freeze)
 
 
 def floor(args: argparse.Namespace) -> dict[str, Any]:
@@ -125,7 +169,99 @@ def floor(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-ROWS = {"flow-control": flow_control, "density": density, "floor": floor}
+def fleet(args: argparse.Namespace) -> dict[str, Any]:
+    """The flow-control row split over ``processes`` processes, as triggerers of one deployment: each
+    runs its share of the waits with its own limiter, against one account's ``quota``. The machine's
+    two cores are shared by them and the emulator (contention is part of the figure). The clock
+    starts once every process has imported what a triggerer has loaded before its first trigger."""
+    members = []
+    with tempfile.TemporaryDirectory() as tmp:
+        go = os.path.join(tmp, "go.json")
+        outs = [os.path.join(tmp, f"member{i}.json") for i in range(args.processes)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "fleet-member", "--index", str(i), "--processes", str(args.processes),
+                 "--waits", str(args.waits), "--interval", str(args.interval), "--go", go,
+                 "--first", str(args.first), "--spread", str(args.spread), "--out", out],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            for i, out in enumerate(outs)
+        ]  # fmt: skip
+        deadline = time.monotonic() + 300
+        while not all(os.path.exists(out + ".ready") for out in outs):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+                raise RuntimeError("a fleet member did not get ready")
+            time.sleep(0.1)
+        start = time.time()
+        ends = {f"wf{g}": start + args.first + args.spread * g / (ENDING_GROUPS - 1) for g in range(ENDING_GROUPS)}
+        task_ids = {f"t{i:05d}": f"wf{i % ENDING_GROUPS}" for i in range(args.waits)}
+        emulator, _ = _emulator(task_ids, ends)
+        try:
+            emulator.set_flow_control("GetAIWorkflowTask", args.quota)
+            with open(go + ".tmp", "w") as f:
+                json.dump({"start": start, "connection": emulator.connection_uri()}, f)
+            os.rename(go + ".tmp", go)
+            for proc in procs:
+                proc.wait(timeout=3600)
+            for out in outs:
+                with open(out) as f:
+                    members.append(json.load(f))
+            calls, refused = emulator.calls("GetAIWorkflowTask"), emulator.refused("GetAIWorkflowTask")
+        finally:
+            emulator.stop()
+    allowed = args.waits / args.quota
+    p95s = [m["delay_p95_s"] for m in members]
+    return {
+        "waits": args.waits,
+        "processes": args.processes,
+        "correct": sum(m["correct"] for m in members),
+        "calls": calls,
+        "refused": refused,
+        "throttled_share": refused / max(calls, 1),
+        "calls_per_useful_answer": calls / max(calls - refused, 1),
+        "quota": args.quota,
+        "allowed_interval_s": allowed,
+        "delay_p95_s_per_process": p95s,
+        "worst_p95_to_allowed": max(p95s) / allowed,
+        "p95_spread": max(p95s) / min(p95s),
+    }
+
+
+def fleet_member(args: argparse.Namespace) -> dict[str, Any]:
+    """One process of the fleet row: waits ``index``, ``index + processes``, ... of the row's."""
+    import airflow_provider_ice.client.calls
+    import airflow_provider_ice.triggers.ice  # noqa: F401
+
+    with open(args.out + ".ready", "w"):
+        pass
+    while not os.path.exists(args.go):
+        time.sleep(0.05)
+    with open(args.go) as f:
+        go = json.load(f)
+    os.environ["AIRFLOW_CONN_ICE_DEFAULT"] = go["connection"]
+    ends = {f"wf{g}": go["start"] + args.first + args.spread * g / (ENDING_GROUPS - 1) for g in range(ENDING_GROUPS)}
+    mine = {f"t{i:05d}": ends[f"wf{i % ENDING_GROUPS}"] for i in range(args.index, args.waits, args.processes)}
+
+    class _Counting:  # the emulator's counters are the whole fleet's: the parent reads them
+        def calls(self, action: str) -> int:
+            return 0
+
+        refused = calls
+
+    result = asyncio.run(
+        run_triggers(_Counting(), mine, poll_interval=args.interval, max_poll_interval=args.interval, timeout=3600)
+    )
+    return {"waits": result.waits, "correct": result.correct, "delay_p95_s": pct(result.delays, 95)}
+
+
+ROWS = {
+    "drain": drain,
+    "flow-control": flow_control,
+    "density": density,
+    "floor": floor,
+    "fleet": fleet,
+    "fleet-member": fleet_member,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,9 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spread", type=float, default=45.0, help="flow-control: the last end this much later")
     parser.add_argument("--minutes", type=float, default=10.0, help="density: how long the waits last")
     parser.add_argument("--seconds", type=float, default=40.0, help="floor: how long each side polls")
+    parser.add_argument("--gc-freeze", action="store_true", help="density: gc.freeze() once started")
+    parser.add_argument("--processes", type=int, default=4, help="fleet: how many processes share the waits")
+    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--go", default="", help=argparse.SUPPRESS)
     parser.add_argument("--out", required=True, help="where to write the result (JSON)")
     args = parser.parse_args(argv)
-    if args.row != "density" and args.interval is None:
+    if args.row not in ("density",) and args.interval is None:
         args.interval = 5.0
     result = ROWS[args.row](args)
     with open(args.out, "w") as f:
