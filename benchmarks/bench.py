@@ -2,18 +2,21 @@
 
     python benchmarks/bench.py [--smoke] [--out build/bench.md]
 
-Rows (three runs each, reported as min / median / max; the 10,000-wait rows once, 10 minutes each):
+Rows (three runs each, five for the flow-control rows, reported as min / median / max; the
+10,000-wait rows once, 10 minutes each):
 
 1. Flow control: 1,000 triggers polling every 5 s against 50 GetAIWorkflowTask calls a second,
-   their ICE tasks ending at fixed times, with the client-side limiter and without it.
+   their ICE tasks ending at fixed times, with the client-side limiter and without it; the same
+   waits shared by 4 processes (a fleet of triggerers); 1,000 waits of 3 answers at 4x the quota.
 2. 100 mapped IceStartAIWorkflowOperator tasks at once on a real Airflow (LocalExecutor,
    parallelism 16) against 5 StartAIWorkflow calls a second.
 3. 10,000 triggers at the default 30 s adaptive polling for 10 minutes: no flow control (the
-   triggerer's own cost), and 100 calls a second (the limiter at scale).
+   triggerer's own cost), the same after gc.freeze(), and 100 calls a second (the limiter at scale).
 4. Ours against the floor (1,000 bare aiohttp pollers on the same schedule and TLS), and the
    event-loop lag of a cold start of 1,000 triggers.
-5. The import cost, the calls per wait, one poll's CPU against the SDK's own paths, and one poll's
-   CPU by component (benchmarks/import_cost.py, api_calls.py, triggerer_density.py, poll_profile.py).
+5. The import cost, the calls per wait, one poll's CPU against the SDK's own paths, and where one
+   poll's CPU goes, profiled against the floor's (benchmarks/import_cost.py, api_calls.py,
+   triggerer_density.py, poll_profile.py).
 
 ``--smoke`` runs every row at tiny sizes, once (seconds), for ``make test``.
 """
@@ -45,7 +48,9 @@ class Sizes:
     density_quota: str
     floor: list[str]
     cold: list[str]
+    drain: list[str]
     runs: int
+    flow_runs: int  # the flow-control, fleet and drain rows
 
 
 FULL = Sizes(
@@ -56,7 +61,9 @@ FULL = Sizes(
     density_quota="100",
     floor=["--waits", "1000", "--interval", "5", "--seconds", "40"],
     cold=["--waits", "1000", "--minutes", "0.3"],
+    drain=["--waits", "1000", "--interval", "5", "--quota", "50"],
     runs=3,
+    flow_runs=5,
 )
 SMOKE = Sizes(
     flow=["--waits", "40", "--interval", "0.5", "--quota", "20", "--first", "2", "--spread", "1"],
@@ -66,7 +73,9 @@ SMOKE = Sizes(
     density_quota="40",
     floor=["--waits", "20", "--interval", "0.5", "--seconds", "2"],
     cold=["--waits", "50", "--minutes", "0.05", "--interval", "0.5"],
+    drain=["--waits", "40", "--interval", "0.5", "--quota", "20"],
     runs=1,
+    flow_runs=1,
 )
 
 
@@ -115,6 +124,49 @@ def rows_of(runs: list[dict[str, Any]], metrics: list[tuple[str, str, int]]) -> 
     return [f"| {label} | {spread([r[key] for r in runs], digits)} |" for label, key, digits in metrics]
 
 
+def fleet_rows(sizes: Sizes) -> list[str]:
+    """The fleet row (4 processes sharing the flow-control row's waits and quota) and the drain row
+    (1,000 waits of 3 answers each at 4x the quota)."""
+    fleets = [run_json("scale.py", "fleet", *sizes.flow, "--processes", "4") for _ in range(sizes.flow_runs)]
+    drains = [run_json("scale.py", "drain", *sizes.drain) for _ in range(sizes.flow_runs)]
+    first = fleets[0]
+    return [
+        "",
+        f"## A fleet: {first['processes']} processes (as triggerers) sharing {first['waits']} waits and "
+        f"{first['quota']:g} calls a second",
+        "",
+        "Each process its own limiter; they and the emulator share this machine's cores.",
+        "",
+        "| measure | runs |",
+        "|---|---|",
+        *rows_of(
+            fleets,
+            [
+                ("throttled share of calls", "throttled_share", 3),
+                ("calls per useful answer", "calls_per_useful_answer", 2),
+                ("the worst process's end -> event p95 ÷ the allowed interval", "worst_p95_to_allowed", 2),
+                ("the worst process's p95 ÷ the best one's", "p95_spread", 2),
+                ("waits ending right", "correct", 0),
+            ],
+        ),
+        "",
+        f"## Draining at 4x the quota: {drains[0]['waits']} waits of 3 answers each, "
+        f"{drains[0]['quota']:g} calls a second",
+        "",
+        "| measure | runs |",
+        "|---|---|",
+        *rows_of(
+            drains,
+            [
+                ("wall time (s)", "wall_s", 0),
+                ("wall time ÷ the time the quota needs (3 answers a wait)", "wall_to_needed", 2),
+                ("throttled share of calls", "throttled_share", 3),
+                ("waits ending right", "correct", 0),
+            ],
+        ),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one run each (seconds)")
@@ -132,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
 
     with_limiter, without = [], []
-    for _ in range(sizes.runs):
+    for _ in range(sizes.flow_runs):
         with_limiter.append(run_json("scale.py", "flow-control", *sizes.flow))
         without.append(run_json("scale.py", "flow-control", *sizes.flow, "--no-limiter"))
     waits, quota = with_limiter[0]["waits"], with_limiter[0]["quota"]
@@ -157,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| end -> event p95 ÷ the allowed interval | {spread([r['delay_p95_s'] / allowed for r in with_limiter])} | "
         f"{spread([r['delay_p95_s'] / allowed for r in without])} |"
     )
+
+    lines += fleet_rows(sizes)
 
     if sizes.mapped is not None:
         mapped = run_json("mapped_starts.py", "--runs", str(sizes.runs), *sizes.mapped)
@@ -184,14 +238,17 @@ def main(argv: list[str] | None = None) -> int:
 
     density = [
         run_json("scale.py", "density", *sizes.density),
+        run_json("scale.py", "density", *sizes.density, "--gc-freeze"),
         run_json("scale.py", "density", *sizes.density, "--quota", sizes.density_quota),
     ]
     lines += [
         "",
         f"## {density[0]['waits']} triggers in one process, default adaptive polling, {density[0]['minutes']:g} min",
         "",
-        f"| measure | no flow control | {sizes.density_quota} calls a second |",
-        "|---|---|---|",
+        "Created at once in a fresh event loop; `gc.freeze()`: once started, as docs/scale.md recommends.",
+        "",
+        f"| measure | no flow control | no flow control, gc.freeze() | {sizes.density_quota} calls a second |",
+        "|---|---|---|---|",
     ]
     for label, key, digits in (
         ("whole-process CPU, share of one core", "cpu_share", 3),
@@ -206,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             shown = [f"{r['calls']} / {r['throttled_share']:.3f}" for r in density]
         else:
             shown = [spread([r[key]], digits) for r in density]
-        lines.append(f"| {label} | {shown[0]} | {shown[1]} |")
+        lines.append(f"| {label} | {' | '.join(shown)} |")
 
     floors = [run_json("scale.py", "floor", *sizes.floor) for _ in range(sizes.runs)]
     colds = [run_json("scale.py", "density", *sizes.cold) for _ in range(sizes.runs)]

@@ -124,11 +124,11 @@ def drain(args: argparse.Namespace) -> dict[str, Any]:
 def density(args: argparse.Namespace) -> dict[str, Any]:
     """N waits at the trigger's default (adaptive) polling, created at once in a fresh loop, all of
     whose tasks end after ``minutes``; optionally against ``quota`` calls a second; with
-    ``--gc-freeze``, what the process holds once started (Airflow, its providers, ours) is moved
-    out of the collector's reach first (``gc.freeze()``, as docs/scale.md recommends)."""
+    ``--gc-freeze``, what Airflow holds once imported is moved out of the collector's reach first
+    (``gc.freeze()`` from ``airflow_local_settings.py``, as docs/scale.md recommends)."""
     if args.gc_freeze:
-        import airflow_provider_ice.client.calls
-        import airflow_provider_ice.triggers.ice  # noqa: F401
+        # What docs/scale.md's airflow_local_settings.py does: Airflow imports it while it is imported.
+        import airflow  # noqa: F401
 
         gc.collect()
         gc.freeze()

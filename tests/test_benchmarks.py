@@ -65,6 +65,12 @@ def test_bench_rows_smoke(tmp_path):
     report = tmp_path / "bench.md"
     run("bench.py", "--smoke", "--out", str(report))
     text = report.read_text()
-    for heading in ("## Flow control:", "triggers in one process", "## Ours against the floor"):
+    for heading in (
+        "## Flow control:",
+        "## A fleet:",
+        "## Draining",
+        "triggers in one process",
+        "## Ours against the floor",
+    ):
         assert heading in text
     assert "| waits ending right | 40 | 40 |" in text

@@ -197,3 +197,21 @@ def test_the_custom_deferrable_operator_example_runs(ice_emulator, ice_stored_co
     result = run_dag("ice_custom_trigger.py", "ice_custom_trigger", task_id=done)
     assert (result.state, result.xcoms_of("wait")["return_value"]) == ("success", done)
     assert run_dag("ice_custom_trigger.py", "ice_custom_trigger", task_id=failed).task_states["wait"] == "failed"
+
+
+def test_the_gc_freeze_recipe_freezes_airflow_where_airflow_imports_it(tmp_path):
+    """docs/scale.md's airflow_local_settings.py, found where Airflow looks for it: once Airflow is
+    imported, its objects are frozen."""
+    import shutil
+    import subprocess
+    import sys
+
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(os.path.join(os.path.dirname(__file__), "docs_examples", "airflow_local_settings.py"), config)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    env.update(AIRFLOW_HOME=str(tmp_path))
+    code = "import gc; assert gc.get_freeze_count() == 0; import airflow; print(gc.get_freeze_count())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 10_000

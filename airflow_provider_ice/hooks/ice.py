@@ -8,6 +8,7 @@ use, so DAG files that import sensors and operators stay cheap to parse.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from functools import cache
 from types import ModuleType
@@ -154,9 +155,12 @@ class IceHook(BaseHook):
     async def _aget_sender(self) -> AsyncSender:
         if self._async is None:
             config = await self.aget_connection_config()
-            # The first use loads the client stack (aiohttp, the SDK's signer, the credentials
-            # client: slow imports) and a credential chain may read files: never on the event loop.
-            sender = await asyncio.to_thread(self._async_parts, config)
+            if _stack_ready(config):  # a triggerer's other waits loaded it all: nothing to wait for
+                sender = self._async_parts(config)
+            else:
+                # The first use loads the client stack (aiohttp, the SDK's signer, the credentials
+                # client: slow imports) and a credential chain may read files: never on the event loop.
+                sender = await asyncio.to_thread(self._async_parts, config)
             if self._async is None:  # again: concurrent first calls must share one sender
                 self._async = sender
         return self._async
@@ -164,6 +168,7 @@ class IceHook(BaseHook):
     def _async_parts(self, config: IceConnectionConfig) -> AsyncSender:
         from airflow_provider_ice.client.async_sender import AsyncSender
 
+        _calls()  # the whole call path (retries: tenacity), loaded here rather than on the loop
         self._get_credential(config)
         return AsyncSender(config)
 
@@ -318,6 +323,16 @@ class IceHook(BaseHook):
         from airflow_provider_ice.connection_form import connection_form_widgets
 
         return connection_form_widgets()
+
+
+def _stack_ready(config: IceConnectionConfig) -> bool:
+    """Whether a sender for ``config`` can be made on the event loop: the client stack is imported
+    and the connection's credentials client exists (making it may read files)."""
+    if "airflow_provider_ice.client.calls" not in sys.modules:
+        return False
+    from airflow_provider_ice.client.credentials import cached_credential
+
+    return cached_credential(config) is not None
 
 
 @cache
