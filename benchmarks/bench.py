@@ -124,6 +124,20 @@ def rows_of(runs: list[dict[str, Any]], metrics: list[tuple[str, str, int]]) -> 
     return [f"| {label} | {spread([r[key] for r in runs], digits)} |" for label, key, digits in metrics]
 
 
+def section(title: str, intro: list[str], runs: list[dict[str, Any]], metrics: list[tuple[str, str, int]]) -> list[str]:
+    """A report section: its heading, what it ran, and one row a metric over the runs."""
+    return [
+        "",
+        f"## {title}",
+        "",
+        *intro,
+        *([""] if intro else []),
+        "| measure | runs |",
+        "|---|---|",
+        *rows_of(runs, metrics),
+    ]
+
+
 def fleet_rows(sizes: Sizes) -> list[str]:
     """The fleet row (4 processes sharing the flow-control row's waits and quota) and the drain row
     (1,000 waits of 3 answers each at 4x the quota)."""
@@ -131,15 +145,10 @@ def fleet_rows(sizes: Sizes) -> list[str]:
     drains = [run_json("scale.py", "drain", *sizes.drain) for _ in range(sizes.flow_runs)]
     first = fleets[0]
     return [
-        "",
-        f"## A fleet: {first['processes']} processes (as triggerers) sharing {first['waits']} waits and "
-        f"{first['quota']:g} calls a second",
-        "",
-        "Each process its own limiter; they and the emulator share this machine's cores.",
-        "",
-        "| measure | runs |",
-        "|---|---|",
-        *rows_of(
+        *section(
+            f"A fleet: {first['processes']} processes (as triggerers) sharing {first['waits']} waits and "
+            f"{first['quota']:g} calls a second",
+            ["Each process its own limiter; they and the emulator share this machine's cores."],
             fleets,
             [
                 ("throttled share of calls", "throttled_share", 3),
@@ -149,13 +158,10 @@ def fleet_rows(sizes: Sizes) -> list[str]:
                 ("waits ending right", "correct", 0),
             ],
         ),
-        "",
-        f"## Draining at 4x the quota: {drains[0]['waits']} waits of 3 answers each, "
-        f"{drains[0]['quota']:g} calls a second",
-        "",
-        "| measure | runs |",
-        "|---|---|",
-        *rows_of(
+        *section(
+            f"Draining at 4x the quota: {drains[0]['waits']} waits of 3 answers each, "
+            f"{drains[0]['quota']:g} calls a second",
+            [],
             drains,
             [
                 ("wall time (s)", "wall_s", 0),
@@ -215,26 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     if sizes.mapped is not None:
         mapped = run_json("mapped_starts.py", "--runs", str(sizes.runs), *sizes.mapped)
         runs = mapped["runs"]
-        lines += [
-            "",
-            f"## 100 mapped starts at once, {mapped['quota']:g} StartAIWorkflow calls a second allowed",
-            "",
-            "LocalExecutor, parallelism 16, PostgreSQL; each task its own process (no shared limiter):",
-            "the throttling retries with jitter pace them.",
-            "",
-            "| measure | runs |",
-            "|---|---|",
-            *rows_of(
-                runs,
-                [
-                    ("failed tasks", "failed", 0),
-                    ("duplicate ICE tasks", "duplicates", 0),
-                    ("ICE tasks started", "ice_tasks", 0),
-                    ("throttled share of StartAIWorkflow calls", "throttled_share", 3),
-                    ("wall time (s)", "wall_s", 0),
-                ],
-            ),
-        ]
+        lines += section(
+            f"100 mapped starts at once, {mapped['quota']:g} StartAIWorkflow calls a second allowed",
+            [
+                "LocalExecutor, parallelism 16, PostgreSQL; each task its own process (no shared limiter):",
+                "the throttling retries with jitter pace them.",
+            ],
+            runs,
+            [
+                ("failed tasks", "failed", 0),
+                ("duplicate ICE tasks", "duplicates", 0),
+                ("ICE tasks started", "ice_tasks", 0),
+                ("throttled share of StartAIWorkflow calls", "throttled_share", 3),
+                ("wall time (s)", "wall_s", 0),
+            ],
+        )
 
     density = [
         run_json("scale.py", "density", *sizes.density),

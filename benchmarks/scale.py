@@ -31,6 +31,13 @@ from benchmarks.fleet import FleetResult, pin, run_floor, run_triggers, without_
 ENDING_GROUPS = 10
 
 
+def _staggered(args: argparse.Namespace, start: float) -> tuple[dict[str, float], dict[str, str]]:
+    """The flow-control rows' waits: workflow -> when its tasks end (from ``first`` to ``first +
+    spread`` s after ``start``, in :data:`ENDING_GROUPS` groups), and task -> workflow."""
+    ends = {f"wf{g}": start + args.first + args.spread * g / (ENDING_GROUPS - 1) for g in range(ENDING_GROUPS)}
+    return ends, {f"t{i:05d}": f"wf{i % ENDING_GROUPS}" for i in range(args.waits)}
+
+
 def _emulator(
     task_ids: dict[str, str], ends: dict[str, float], running_polls: int | None = None, **options: Any
 ) -> Any:
@@ -80,8 +87,7 @@ def flow_control(args: argparse.Namespace) -> dict[str, Any]:
     if args.no_limiter:
         without_limiter()
     start = time.time()
-    ends = {f"wf{g}": start + args.first + args.spread * g / (ENDING_GROUPS - 1) for g in range(ENDING_GROUPS)}
-    task_ids = {f"t{i:05d}": f"wf{i % ENDING_GROUPS}" for i in range(args.waits)}
+    ends, task_ids = _staggered(args, start)
     emulator, pinned = _emulator(task_ids, ends)
     try:
         emulator.set_flow_control("GetAIWorkflowTask", args.quota)
@@ -193,8 +199,7 @@ def fleet(args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError("a fleet member did not get ready")
             time.sleep(0.1)
         start = time.time()
-        ends = {f"wf{g}": start + args.first + args.spread * g / (ENDING_GROUPS - 1) for g in range(ENDING_GROUPS)}
-        task_ids = {f"t{i:05d}": f"wf{i % ENDING_GROUPS}" for i in range(args.waits)}
+        ends, task_ids = _staggered(args, start)
         emulator, _ = _emulator(task_ids, ends)
         try:
             emulator.set_flow_control("GetAIWorkflowTask", args.quota)
@@ -239,8 +244,8 @@ def fleet_member(args: argparse.Namespace) -> dict[str, Any]:
     with open(args.go) as f:
         go = json.load(f)
     os.environ["AIRFLOW_CONN_ICE_DEFAULT"] = go["connection"]
-    ends = {f"wf{g}": go["start"] + args.first + args.spread * g / (ENDING_GROUPS - 1) for g in range(ENDING_GROUPS)}
-    mine = {f"t{i:05d}": ends[f"wf{i % ENDING_GROUPS}"] for i in range(args.index, args.waits, args.processes)}
+    ends, task_ids = _staggered(args, go["start"])
+    mine = {t: ends[task_ids[t]] for t in list(task_ids)[args.index :: args.processes]}
 
     class _Counting:  # the emulator's counters are the whole fleet's: the parent reads them
         def calls(self, action: str) -> int:

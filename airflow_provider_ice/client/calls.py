@@ -6,7 +6,8 @@ naming the connection to fix. Imported once, on the hook's first call (it loads 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_ice.client.config import IceConnectionConfig
@@ -15,6 +16,10 @@ from airflow_provider_ice.client.request import Answer, IceRequest, Query, aatte
 from airflow_provider_ice.client.retry import acall_with_retries, call_with_retries
 from airflow_provider_ice.exceptions import IceApiError
 
+Config = IceConnectionConfig
+Send = Callable[[IceRequest], Answer]
+AsyncSend = Callable[[IceRequest], Awaitable[Answer]]
+
 
 def turn_deadline(action: str, config: IceConnectionConfig) -> float | None:
     """How long a call may wait for its turn in the process's pacing: a start (it bills) gives up
@@ -22,37 +27,30 @@ def turn_deadline(action: str, config: IceConnectionConfig) -> float | None:
     return time.monotonic() + config.retry.max_elapsed if action in NOT_IDEMPOTENT else None
 
 
-def call(
-    config: IceConnectionConfig,
-    credential: Any,
-    send: Callable[[IceRequest], Answer],
-    action: str,
-    query: Query,
-    conn_id: str,
-) -> dict[str, Any]:
+@contextmanager
+def _naming(conn_id: str) -> Iterator[None]:
+    """An error the connection can fix names it (:func:`.errors.in_connection`)."""
+    try:
+        yield
+    except IceApiError as exc:
+        raise in_connection(exc, conn_id) from None
+
+
+def call(config: Config, credential: Any, send: Send, action: str, query: Query, conn_id: str) -> dict[str, Any]:
     """``action`` on the sync path, retried by the connection's policy: the answer's JSON."""
     deadline = turn_deadline(action, config)
-    try:
+    with _naming(conn_id):
         return call_with_retries(
             action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
         )
-    except IceApiError as exc:
-        raise in_connection(exc, conn_id) from None
 
 
 async def acall(
-    config: IceConnectionConfig,
-    credential: Any,
-    send: Callable[[IceRequest], Awaitable[Answer]],
-    action: str,
-    query: Query,
-    conn_id: str,
+    config: Config, credential: Any, send: AsyncSend, action: str, query: Query, conn_id: str
 ) -> dict[str, Any]:
     """:func:`call` on the async path."""
     deadline = turn_deadline(action, config)
-    try:
+    with _naming(conn_id):
         return await acall_with_retries(
             action, config.retry, lambda: aattempt(config, credential, send, action, query, deadline)
         )
-    except IceApiError as exc:
-        raise in_connection(exc, conn_id) from None
