@@ -235,3 +235,20 @@ def test_client_is_cached_and_points_at_the_configured_endpoint(emulator):
     client = hook.get_conn()
     assert hook.get_conn() is client
     assert client._endpoint == emulator.endpoint
+
+
+async def test_a_wait_s_poll_reads_a_running_task_s_status_and_the_whole_record_once_it_ended(
+    ice_emulator, ice_connection
+):
+    ice_emulator.backend.add_workflow("wf", running_polls=1, outputs={"subtitles": "oss://b/s.srt"})
+    task_id = ice_emulator.backend.add_task("wf", inputs={"video": "oss://b/v.mp4"}, user_data={"run": 1})
+    async with IceHook() as hook:
+        running = await hook.apoll_workflow_task(task_id)
+        ended = await hook.apoll_workflow_task(task_id)
+        assert (running.task_id, running.status, running.inputs, running.user_data) == (task_id, "running", None, None)
+        assert ended == await hook.aget_workflow_task(task_id)  # the whole record, as the full read gives it
+    assert (ended.status, ended.inputs, ended.outputs) == (
+        "succeeded",
+        {"video": "oss://b/v.mp4"},
+        {"subtitles": "oss://b/s.srt"},
+    )
