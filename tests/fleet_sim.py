@@ -19,7 +19,7 @@ import random
 import selectors
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from airflow_provider_ice.client.config import IceConnectionConfig, RetrySettings
@@ -69,6 +69,8 @@ class FleetRun:
     useful: Counter[int] = field(default_factory=Counter)
     refused: Counter[int] = field(default_factory=Counter)
     failed_polls: int = 0
+    #: useful answers by process (a fleet of ``processes`` limiters on one account)
+    useful_by_process: Counter[int] = field(default_factory=Counter)
 
     def rate(self, start: float, end: float) -> float:
         """Useful answers a second over ``[start, end)`` (whole seconds)."""
@@ -96,15 +98,17 @@ def simulate(
     seconds: float = 150.0,
     refuse_all: tuple[float, float] | None = None,
     seed: int = 7,
+    processes: int = 1,
 ) -> FleetRun:
     """``pollers`` waits polling every ``interval`` s (after each answer) for ``seconds`` of simulated
     time against ``quota`` calls a second; ICE refuses every call in ``refuse_all`` (start, end), as
-    when another process of the account empties its bucket: a forced cut."""
+    when another process of the account empties its bucket: a forced cut. With ``processes`` > 1
+    the pollers are split over that many limiters on the same account (as triggerers are)."""
     random.seed(seed)  # tenacity's jitter
     forget_limiters()
     loop = VirtualTimeLoop()
     try:
-        return loop.run_until_complete(_fleet(loop, pollers, interval, quota, seconds, refuse_all))
+        return loop.run_until_complete(_fleet(loop, pollers, interval, quota, seconds, refuse_all, processes))
     finally:
         loop.close()
         forget_limiters()
@@ -117,6 +121,7 @@ async def _fleet(
     quota: float,
     seconds: float,
     refuse_all: tuple[float, float] | None,
+    processes: int,
 ) -> FleetRun:
     clock: Callable[[], float] = loop.time
     flow = FlowControl(clock=clock)
@@ -133,7 +138,12 @@ async def _fleet(
         access_key_secret="simulation-secret",
         retry=RetrySettings(),
     )
-    limiter_for(config.account, config.endpoint, ACTION, clock=clock)
+    # One limiter per process: the limiters are keyed by endpoint too, ICE's buckets by account only.
+    configs = [
+        replace(config, endpoint=f"p{p}.{config.endpoint}") if processes > 1 else config for p in range(processes)
+    ]
+    for each in configs:
+        limiter_for(each.account, each.endpoint, ACTION, clock=clock)
     credential = shared_credential(config)
     run = FleetRun()
 
@@ -147,11 +157,13 @@ async def _fleet(
             run.refused[int(now)] += 1
             return status_of(code), {}, _REFUSED.encode()
         run.useful[int(now)] += 1
+        run.useful_by_process[int(request.url.split("//p", 1)[1].split(".", 1)[0]) if processes > 1 else 0] += 1
         return 200, {}, _ANSWER
 
     async def poller(index: int) -> None:
         await asyncio.sleep(interval * index / pollers)
         query = {"TaskId": f"t{index:05d}"}
+        config = configs[index % processes]
         while clock() < seconds:
             try:
                 await acall_with_retries(

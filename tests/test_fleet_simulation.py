@@ -26,3 +26,13 @@ def test_a_thousand_pollers_use_the_quota_and_recover_from_a_forced_cut(caplog):
     after = run.rate(CUT[1] + 20, END)
     assert abs(after - QUOTA) <= 0.05 * QUOTA, f"rate {after:.1f} calls/s after the cut"
     assert run.failed_polls == 0
+
+
+def test_four_processes_on_one_account_share_its_quota_evenly(caplog):
+    """Four triggerers, each its own limiter, 250 pollers each, one account's 50 calls a second."""
+    caplog.set_level(logging.ERROR)
+    run = simulate(pollers=1000, interval=5.0, quota=QUOTA, seconds=80.0, processes=4)
+    assert abs(run.rate(20, 80) - QUOTA) <= 0.05 * QUOTA
+    assert run.throttled_share(20, 80) <= 0.05
+    shares = [run.useful_by_process[p] / sum(run.useful_by_process.values()) for p in range(4)]
+    assert max(shares) / min(shares) <= 1.15, shares

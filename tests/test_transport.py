@@ -121,3 +121,25 @@ def test_the_first_async_call_loads_the_client_stack_off_the_event_loop(ice_emul
         [sys.executable, "-c", LOADS_OFF_THE_LOOP, task_id], capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+
+
+async def test_a_fixed_access_key_is_fetched_from_its_credentials_client_at_most_once(
+    ice_emulator, ice_connection, monkeypatch
+):
+    from airflow_provider_ice.client.credentials import shared_credential
+
+    ice_emulator.backend.add_workflow("wf", running_polls=10**6)
+    task_id = ice_emulator.backend.add_task("wf")
+    async with IceHook() as hook:
+        credential = shared_credential(await hook.aget_connection_config())
+        fetched = []
+        fetch = credential.get_credential_async
+
+        async def counting() -> object:
+            fetched.append(1)
+            return await fetch()
+
+        monkeypatch.setattr(credential, "get_credential_async", counting)
+        for _ in range(3):
+            assert (await hook.aget_workflow_task(task_id)).status == "running"
+    assert len(fetched) <= 1  # an AccessKey never changes: its model is kept (a refreshing one: the test above)

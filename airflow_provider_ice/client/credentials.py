@@ -34,7 +34,7 @@ _QUIET = _QuietWhileFetching()
 
 
 #: Credentials that never change in the process (a key, or an STS token set in the connection),
-#: by their client's type: fetched once; the others (role, ECS, OIDC, the default chain, a custom
+#: by the type their model carries: fetched once; the others (role, ECS, OIDC, the default chain, a custom
 #: provider) on every request, as their client refreshes them.
 FIXED_TYPES = frozenset({"access_key", "sts"})
 _FIXED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -65,8 +65,8 @@ async def acurrent(credential: Any) -> Any:
 
 
 def _keep(credential: Any, model: Any) -> Any:
-    kind = getattr(credential, "get_type", None)  # a credentials client's (a stand-in may have none)
-    if kind is not None and kind() in FIXED_TYPES:
+    # The model names the provider that made it (a custom provider: its own name, never fixed).
+    if getattr(model, "type", None) in FIXED_TYPES:
         _FIXED[credential] = model
     return model
 
