@@ -63,7 +63,8 @@ def main() -> int:
             text=True,
             timeout=600,
         )
-        log_path = os.path.join(ROOT, "demo-output.log")
+        # ICE_DEMO_LOG: where the matrix's cells, which run side by side, each keep their own
+        log_path = os.environ.get("ICE_DEMO_LOG") or os.path.join(ROOT, "demo-output.log")
         with open(log_path, "w") as f:
             f.write(run.stdout + run.stderr)
         match = re.search(r"ICE workflow summary: (\{.*\})", run.stdout + run.stderr)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The install that docs/installation.md shows (between the markers), run as it is by
-# tests/test_dist.py: from a folder holding the built wheel under dist/ and this repository's
-# constraints/, into the virtualenv that VIRTUAL_ENV names (your Airflow's, activated).
+# The install the README and docs/installation.md show (between the markers), run as it is by
+# tests/test_dist.py: into the virtualenv your Airflow runs in (activated), from any directory, with
+# ICE_WHEEL naming the wheel `make dist` built. It keeps the Airflow release installed there.
 set -euo pipefail
 # [START install]
-uv pip install --exclude-newer 2026-11-29T00:00:00Z -c constraints/airflow-3.3.txt \
-    dist/airflow_provider_ice-0.1.0-py3-none-any.whl
+airflow_version="$(python -c 'import airflow; print(airflow.__version__)')"
+uv pip install "apache-airflow==${airflow_version}" "${ICE_WHEEL}"
 # [END install]

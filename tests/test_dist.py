@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,20 +23,45 @@ def run(*cmd: str, env: dict[str, str] | None = None, cwd: str | None = None) ->
     return result.stdout
 
 
-def test_the_built_wheel_installs_clean_and_works(tmp_path):
+#: An Airflow line older than the newest: installing the provider must leave it where it is.
+OLDER_LINE = "3.1"
+
+
+def test_the_built_wheel_installs_into_an_older_airflow_without_moving_it(tmp_path):
     uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or "uv"
     run(uv, "build", "--quiet", "--wheel", "--out-dir", str(tmp_path / "dist"), cwd=ROOT)
     (wheel,) = (tmp_path / "dist").glob("airflow_provider_ice-*.whl")
-    with open(os.path.join(ROOT, "scripts", "install_example.sh")) as f:
-        assert f"dist/{wheel.name}" in f.read(), "the install the docs show names another wheel"
     venv = tmp_path / "venv"
     run(uv, "venv", "--quiet", "--python", sys.executable, str(venv))
     python = str(venv / "bin" / "python")
-    # the install the docs show (docs/installation.md includes it from this script), into this venv,
-    # from a folder laid out as the repository after `make dist`
-    (tmp_path / "constraints").symlink_to(os.path.join(ROOT, "constraints"))
-    install_env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=os.path.dirname(uv) + os.pathsep + os.environ["PATH"])
-    run("bash", os.path.join(ROOT, "scripts", "install_example.sh"), env=install_env, cwd=str(tmp_path))
+    # a user's environment: an Airflow of an older line, as the version matrix resolves it
+    with open(os.path.join(ROOT, "noxfile.py")) as f:
+        resolved_on = re.search(r'RESOLVED_ON = "(.+)"', f.read()).group(1)  # type: ignore[union-attr]
+    constraints = os.path.join(ROOT, "constraints", f"airflow-{OLDER_LINE}.txt")
+    run(
+        uv,
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        python,
+        "--exclude-newer",
+        resolved_on,
+        "-c",
+        constraints,
+        "apache-airflow",
+    )
+    version = "import airflow; print(airflow.__version__)"
+    before = run(python, "-c", version).strip()
+    assert before.startswith(f"{OLDER_LINE}."), before
+    # the install the docs show, as they show it: the venv activated, from a folder that is neither
+    # the repository nor the wheel's
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    path = os.pathsep.join((str(venv / "bin"), os.path.dirname(uv), os.environ["PATH"]))
+    install_env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=path, ICE_WHEEL=str(wheel))
+    run("bash", os.path.join(ROOT, "scripts", "install_example.sh"), env=install_env, cwd=str(elsewhere))
+    assert run(python, "-c", version).strip() == before, "installing the provider moved Airflow"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__CORE__DAGS"))}
     env.update(AIRFLOW_HOME=str(tmp_path / "home"), PYTHONPATH="", AIRFLOW__CORE__LOAD_EXAMPLES="False")
     work = str(tmp_path)  # not the source tree: every import below must come from the wheel
@@ -73,6 +99,36 @@ def test_the_published_metadata_has_no_development_extra(tmp_path):
     assert extras == ["openlineage"]
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert not [r for r in requires if "pytest" in r or "playwright" in r or "ruff" in r], requires
+
+
+def test_the_published_description_links_the_docs_site_and_names_the_tested_pythons(tmp_path, monkeypatch):
+    """The README links docs/*.md (for a clone); the index shows the same pages on the docs site."""
+    import re
+    import tomllib
+    import zipfile
+    from email import message_from_string
+
+    uv = shutil.which("uv", path=os.path.dirname(sys.executable)) or "uv"
+    run(uv, "build", "--quiet", "--wheel", "--out-dir", str(tmp_path), cwd=ROOT)
+    (wheel,) = tmp_path.glob("airflow_provider_ice-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = message_from_string(archive.read(name).decode())
+    description = str(metadata.get_payload())
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        site = tomllib.load(f)["project"]["urls"]["Documentation"].rstrip("/")
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme_pages = re.findall(r"\]\(docs/([\w-]+)\.md\)", f.read())
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert not re.search(r"\]\((?!https?://)", description), "a relative link breaks on the package index"
+    assert re.findall(re.escape(site) + r"/([\w-]+)\.html\)", description) == readme_pages != []
+    monkeypatch.setenv("PATH", os.environ["PATH"])  # importing the noxfile puts pyenv's Pythons on PATH
+    monkeypatch.syspath_prepend(ROOT)
+    import noxfile
+
+    tested = sorted({python for python, _ in noxfile.CELLS})
+    classifiers = metadata.get_all("Classifier") or []
+    assert sorted(c.rsplit(" :: ", 1)[1] for c in classifiers if re.fullmatch(r".*Python :: 3\.\d+", c)) == tested
 
 
 def test_the_sdist_holds_what_its_tests_read(tmp_path):

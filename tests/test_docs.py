@@ -32,16 +32,16 @@ def test_the_emulator_example_runs(monkeypatch):
 
 
 def test_the_readme_is_a_front_page_whose_links_exist():
+    """Its links are relative (docs/*.md read in a clone and on the forge before a site exists); the
+    published description swaps them for the site's pages (tests/test_dist.py)."""
     with open(os.path.join(ROOT, "README.md")) as f:
         readme = f.read()
     assert len(readme.splitlines()) <= 250
-    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
-        docs_url = tomllib.load(f)["project"]["urls"]["Documentation"].rstrip("/")
-    pages = re.findall(re.escape(docs_url) + r"/([\w-]+)\.html", readme)
-    assert pages, "the README links into the docs"
-    for page in pages:
-        assert os.path.exists(os.path.join(ROOT, "docs", f"{page}.md")), page
-    assert not re.search(r"\]\((?!https?://)", readme)  # relative links break on the package index
+    targets = re.findall(r"\]\(([^)]+)\)", readme)
+    local = [target for target in targets if not re.match(r"https?://", target)]
+    assert [t for t in local if t.startswith("docs/")], "the README links into the docs"
+    for target in local:
+        assert os.path.exists(os.path.join(ROOT, target.split("#")[0])), target
 
 
 def test_the_readme_example_is_the_example_dag_that_runs():
@@ -55,7 +55,9 @@ def test_the_readme_example_is_the_example_dag_that_runs():
     assert example == "\n".join(code) + "\n"
 
 
-def test_the_install_shown_is_what_the_matrix_resolved():
+def test_the_install_shown_is_the_one_the_dist_test_runs():
+    """The README shows scripts/install_example.sh's install (tests/test_dist.py runs it); the
+    installation page adds the constraints and the date the version matrix resolved with."""
     with open(os.path.join(ROOT, "README.md")) as f:
         readme = f.read()
     with open(os.path.join(ROOT, "noxfile.py")) as f:
@@ -63,10 +65,12 @@ def test_the_install_shown_is_what_the_matrix_resolved():
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         version = tomllib.load(f)["project"]["version"]
     with open(os.path.join(ROOT, "scripts", "install_example.sh")) as f:
-        script = f.read()  # what docs/installation.md shows and tests/test_dist.py runs
-    for text in (readme, script):
-        assert f"--exclude-newer {resolved_on} " in text
-        assert f"dist/airflow_provider_ice-{version}-py3-none-any.whl" in text
+        script = f.read()
+    shown = script[script.index("# [START install]\n") + 18 : script.index("# [END install]")]
+    assert shown in readme
+    assert f"dist/airflow_provider_ice-{version}-py3-none-any.whl" in readme
+    with open(os.path.join(ROOT, "docs", "installation.md")) as f:
+        assert f"--exclude-newer {resolved_on} " in f.read()
 
 
 def documented_api() -> tuple[list[str], list[str]]:
@@ -211,7 +215,8 @@ def test_the_gc_freeze_recipe_freezes_airflow_where_airflow_imports_it(tmp_path)
     shutil.copy(os.path.join(os.path.dirname(__file__), "docs_examples", "airflow_local_settings.py"), config)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
     env.update(AIRFLOW_HOME=str(tmp_path))
-    code = "import gc; assert gc.get_freeze_count() == 0; import airflow; print(gc.get_freeze_count())"
+    # counted from start-up's own count: Python 3.12 starts with a few hundred objects frozen already
+    code = "import gc; before = gc.get_freeze_count(); import airflow; print(gc.get_freeze_count() - before)"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) > 10_000

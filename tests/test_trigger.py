@@ -214,7 +214,8 @@ async def test_a_poll_is_logged_when_the_status_changes_and_at_an_interval(
     # Airflow 2 also echoes them to stdout, so read one source, not both.
     lines = poll_lines(caplog.text) or poll_lines(capsys.readouterr().out)
     assert [re.search(r": (\w+) \(", line).group(1) for line in lines] == expected  # type: ignore[union-attr]
-    assert "running (0s elapsed)" in lines[0]
+    # the first poll's line (its elapsed time is the first poll's delay, a loaded machine's second at most)
+    assert int(re.search(r"running \((\d+)s elapsed\)", lines[0]).group(1)) <= 2  # type: ignore[union-attr]
 
 
 def test_poll_interval_must_be_positive():
