@@ -52,7 +52,8 @@ matrix-cell-%: $(STAMP)
 	PYTEST_XDIST_AUTO_NUM_WORKERS=$(if $(LINE),3,2) $(BIN)/nox -r -s "tests(python='$(word 1,$(subst _, ,$*))', airflow='$(word 2,$(subst _, ,$*))')"
 
 # Both example DAGs on real Airflow services (scheduler, dag-processor, triggerer, api-server,
-# LocalExecutor, PostgreSQL) against the emulator.
+# LocalExecutor, PostgreSQL) against the emulator; ICE waits on trigger queues (three triggerers, one
+# serving "ice"); the connection form in Chromium.
 e2e: $(STAMP)
 	$(BIN)/pytest -m "e2e and not distributed" tests/e2e -s
 

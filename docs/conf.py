@@ -70,6 +70,7 @@ snippet_exemptions = {
         'export AIRFLOW_CONN_ICE_DEFAULT=\'{"conn_type": "alibaba_cloud_ice", "login": "LTAI...", '
         '"password": "...", "extra": {"region_id": "cn-shanghai"}}\'',
     ),
+    ("connection", "export AIRFLOW_CONN_ICE_DEFAULT='alibaba-cloud-ice://LTAI...:...@/?region_id=cn-shanghai'"),
     (
         "contributing",
         "sensors/ice.py ─┬─ operators/wait_mixin.py   the check before deferring, deferral, resumption,",

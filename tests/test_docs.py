@@ -55,6 +55,17 @@ def test_the_readme_example_is_the_example_dag_that_runs():
     assert example == "\n".join(code) + "\n"
 
 
+def test_the_emulator_page_lists_every_workflow_option():
+    import dataclasses
+
+    from airflow_provider_ice.testing.emulator.records import WorkflowTemplate
+
+    with open(os.path.join(ROOT, "docs", "emulator.md")) as f:
+        listed = re.findall(r"^\| `(\w+)` \|", f.read(), re.M)
+    options = [field.name for field in dataclasses.fields(WorkflowTemplate) if field.name != "workflow_id"]
+    assert [name for name in listed if name in options] == options, listed
+
+
 def test_the_install_shown_is_the_one_the_dist_test_runs():
     """The README shows scripts/install_example.sh's install (tests/test_dist.py runs it); the
     installation page adds the constraints and the date the version matrix resolved with."""

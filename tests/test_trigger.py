@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import time
 import warnings
+from typing import Any
 
 import pytest
 
@@ -333,6 +335,8 @@ async def test_the_trigger_never_takes_the_sdks_async_path(emulator, monkeypatch
 
 def test_connection_uri_form(monkeypatch, ice_emulator):
     """The URI form (docs/connection.md: extras as query parameters) parses into the same connection."""
+    from airflow.models.connection import Connection
+
     from airflow_provider_ice.hooks.ice import IceHook
 
     uri = (
@@ -343,6 +347,47 @@ def test_connection_uri_form(monkeypatch, ice_emulator):
     ice_emulator.backend.add_workflow("wf")
     task_id = ice_emulator.backend.add_task("wf")
     assert IceHook(ice_conn_id="ice_uri").get_workflow_task(task_id).status == "succeeded"
+    # the scheme the page shows; the underscored one parses as a URI with no scheme, as it says
+    with open(os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs", "connection.md")) as f:
+        page = f.read()
+    assert "AIRFLOW_CONN_ICE_DEFAULT='alibaba-cloud-ice://" in page and 'Unknown hook type ""' in page
+    assert Connection(conn_id="x", uri=uri.replace("alibaba-cloud-ice", "alibaba_cloud_ice")).conn_type == ""
+    assert Connection(conn_id="x", uri=uri).conn_type == "alibaba_cloud_ice"
+
+
+def test_the_provider_never_asks_for_a_connection_uri(monkeypatch, ice_emulator):
+    """Connection.get_uri() warns about the underscored conn_type (apache/airflow#34419); the calls
+    that remain are Airflow's own (docs/connection.md), none is ours."""
+    import sys
+
+    from airflow.models.connection import Connection
+
+    from airflow_provider_ice.hooks.ice import IceHook
+
+    classes: list[Any] = [Connection]
+    try:
+        from airflow.sdk.definitions.connection import Connection as TaskSdkConnection
+
+        classes.append(TaskSdkConnection)
+    except ImportError:  # Airflow 2: one Connection class
+        pass
+    callers: list[str] = []
+    for cls in classes:
+        original = cls.get_uri
+
+        def get_uri(self: Any, _original: Any = original) -> str:
+            callers.append(sys._getframe(1).f_globals.get("__name__", ""))
+            return str(_original(self))
+
+        monkeypatch.setattr(cls, "get_uri", get_uri)
+    use_connection(monkeypatch, ice_emulator)
+    ice_emulator.backend.add_workflow("wf")
+    hook = IceHook()
+    assert hook.get_workflow_task(ice_emulator.backend.add_task("wf")).status == "succeeded"
+    hook.test_connection()
+    assert not [caller for caller in callers if caller.startswith("airflow_provider_ice")], callers
+    Connection(conn_id="probe", conn_type="alibaba_cloud_ice").get_uri()  # the probe sees a caller
+    assert callers[-1] == __name__
 
 
 async def test_the_first_poll_spreads_wider_when_thousands_of_waits_start_at_once(monkeypatch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import shutil
 import signal
@@ -15,10 +16,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def load_dag_file(path: str) -> ModuleType:
+    """A DAG file of the e2e suites as a module (the tests read its constants), not via sys.path:
+    the folder is the deployment's dags_folder, not a package."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
@@ -273,6 +286,12 @@ class AirflowStack:
         finally:
             if self.postgres is not None:
                 self.postgres.stop()
+
+    def stop_showing_logs(self, chars: int = 1200) -> None:
+        """:meth:`stop`, then the tail of every component's log (for the test's report on failure)."""
+        self.stop()
+        for name in self.components:
+            print(f"----- {name} (tail) -----\n{self.log_tail(name, chars)}")
 
     def query(self, sql: str, **params: Any) -> list[Any]:
         import sqlalchemy

@@ -14,7 +14,6 @@ The report (shown on the docs' "Running at scale" page) is printed and written t
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import statistics
 import time
@@ -26,7 +25,7 @@ import pytest
 from airflow_provider_ice.testing.emulator import IceEmulatorProcess
 from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
 from benchmarks.common import report_header
-from tests.e2e.services import AirflowStack, Redis
+from tests.e2e.services import AirflowStack, Redis, load_dag_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.distributed, pytest.mark.timeout(1400)]
 if not AIRFLOW_V_3_3_PLUS:
@@ -38,10 +37,7 @@ if not AIRFLOW_V_3_3_PLUS:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DAGS = os.path.join(ROOT, "tests", "dags_distributed")
-_spec = importlib.util.spec_from_file_location("ice_at_scale", os.path.join(DAGS, "ice_at_scale.py"))
-assert _spec and _spec.loader
-scale = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(scale)
+scale = load_dag_file(os.path.join(DAGS, "ice_at_scale.py"))
 
 #: The ICE tasks of ice_at_scale run until the failover is over, then this much longer. (Held with
 #: the emulator's finish_at: on 2 cores, getting 80 tasks through the workers to defer takes minutes.)
@@ -107,9 +103,7 @@ def deployment(tmp_path_factory):
     finally:  # each resource stopped whatever the others do
         try:
             if stack is not None:
-                stack.stop()
-                for name in stack.components:
-                    print(f"----- {name} (tail) -----\n{stack.log_tail(name, 1200)}")
+                stack.stop_showing_logs()
         finally:
             try:
                 if redis is not None:
