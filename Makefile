@@ -42,10 +42,10 @@ LINE ?=
 PY ?= 3.11
 MATRIX_JOBS ?= 2
 test-matrix: $(STAMP)
-	status=0; \
-	$(MAKE) --no-print-directory -k -O -j$(if $(LINE),1,$(MATRIX_JOBS)) \
-	  $(if $(LINE),matrix-cell-$(PY)_$(LINE),$$($(BIN)/python -c 'import noxfile; print(*(f"matrix-cell-{p}_{a}" for p, a in noxfile.CELLS))')) \
-	  || status=$$?; \
+	set -e; \
+	cells="$(if $(LINE),matrix-cell-$(PY)_$(LINE),$$($(BIN)/python -c 'import noxfile; print(*(f"matrix-cell-{p}_{a}" for p, a in noxfile.CELLS))'))"; \
+	test -n "$$cells"; \
+	status=0; $(MAKE) --no-print-directory -k -O -j$(if $(LINE),1,$(MATRIX_JOBS)) $$cells || status=$$?; \
 	$(BIN)/nox -s report; exit $$status
 
 matrix-cell-%: $(STAMP)

@@ -45,9 +45,11 @@ def _pyenv_interpreters() -> None:
     answer only for the versions `pyenv global` names, and uv looks for ``python3.<minor>`` on PATH."""
     root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     for minor in sorted({python for python, _ in CELLS}):
-        found = sorted(glob.glob(os.path.join(root, "versions", f"{minor}.*", "bin", f"python{minor}")))
-        if found:
-            os.environ["PATH"] = os.path.dirname(found[-1]) + os.pathsep + os.environ["PATH"]
+        found = glob.glob(os.path.join(root, "versions", f"{minor}.*", "bin", f"python{minor}"))
+        releases = [path for path in found if path.split(os.sep)[-3].replace(".", "").isdigit()]  # not 3.13.0t
+        if releases:
+            newest = max(releases, key=lambda path: tuple(int(n) for n in path.split(os.sep)[-3].split(".")))
+            os.environ["PATH"] = os.path.dirname(newest) + os.pathsep + os.environ["PATH"]
 
 
 _pyenv_interpreters()
@@ -65,7 +67,7 @@ def tests(session: nox.Session, airflow: str) -> None:
     results = Path(RESULTS)
     results.mkdir(parents=True, exist_ok=True)
     cell = cell_name(str(session.python), airflow)
-    for stale in (f"{cell}.xml", f"{cell}.version", f"{cell}.demo"):
+    for stale in (f"{cell}.xml", f"{cell}.version", f"{cell}.demo", f"{cell}.demo.log"):
         (results / stale).unlink(missing_ok=True)
     # Releases after this date are not considered: a fresh clone resolves what the matrix last passed with.
     session.install(

@@ -43,6 +43,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.operators.ice"]},
         ],
+        "extra-links": ["airflow_provider_ice.links.IceConsoleLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_ice.hooks.ice.IceHook",

@@ -4,6 +4,6 @@
 # ICE_WHEEL naming the wheel `make dist` built. It keeps the Airflow release installed there.
 set -euo pipefail
 # [START install]
-airflow_version="$(python -c 'import airflow; print(airflow.__version__)')"
-uv pip install "apache-airflow==${airflow_version}" "${ICE_WHEEL}"
+airflow_version="$(python -c 'from importlib.metadata import version; print(version("apache-airflow"))')"
+uv pip install --reinstall-package airflow-provider-ice "apache-airflow==${airflow_version}" "${ICE_WHEEL}"
 # [END install]

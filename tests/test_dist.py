@@ -25,6 +25,14 @@ def run(*cmd: str, env: dict[str, str] | None = None, cwd: str | None = None) ->
 
 #: An Airflow line older than the newest: installing the provider must leave it where it is.
 OLDER_LINE = "3.1"
+#: What that line itself accepts (apache-airflow-core 3.1.8 asks >= 1.7.4), older than the provider needs.
+OLDER_COMMON_COMPAT = "1.7.4"
+
+
+def freeze(uv: str, python: str) -> dict[str, str]:
+    """Each installed distribution's version (or, for a wheel installed from a file, its location)."""
+    lines = run(uv, "pip", "freeze", "--python", python).splitlines()
+    return dict(re.split(r"==| @ ", line, maxsplit=1) for line in lines if "==" in line or " @ " in line)
 
 
 def test_the_built_wheel_installs_into_an_older_airflow_without_moving_it(tmp_path):
@@ -34,10 +42,12 @@ def test_the_built_wheel_installs_into_an_older_airflow_without_moving_it(tmp_pa
     venv = tmp_path / "venv"
     run(uv, "venv", "--quiet", "--python", sys.executable, str(venv))
     python = str(venv / "bin" / "python")
-    # a user's environment: an Airflow of an older line, as the version matrix resolves it
+    # a user's environment: an Airflow of an older line, as the version matrix resolves it, with the
+    # oldest common-compat that line accepts
     with open(os.path.join(ROOT, "noxfile.py")) as f:
         resolved_on = re.search(r'RESOLVED_ON = "(.+)"', f.read()).group(1)  # type: ignore[union-attr]
     constraints = os.path.join(ROOT, "constraints", f"airflow-{OLDER_LINE}.txt")
+    compat = f"apache-airflow-providers-common-compat=={OLDER_COMMON_COMPAT}"
     run(
         uv,
         "pip",
@@ -50,10 +60,10 @@ def test_the_built_wheel_installs_into_an_older_airflow_without_moving_it(tmp_pa
         "-c",
         constraints,
         "apache-airflow",
+        compat,
     )
-    version = "import airflow; print(airflow.__version__)"
-    before = run(python, "-c", version).strip()
-    assert before.startswith(f"{OLDER_LINE}."), before
+    before = freeze(uv, python)
+    assert before["apache-airflow"].startswith(f"{OLDER_LINE}."), before["apache-airflow"]
     # the install the docs show, as they show it: the venv activated, from a folder that is neither
     # the repository nor the wheel's
     elsewhere = tmp_path / "elsewhere"
@@ -61,7 +71,12 @@ def test_the_built_wheel_installs_into_an_older_airflow_without_moving_it(tmp_pa
     path = os.pathsep.join((str(venv / "bin"), os.path.dirname(uv), os.environ["PATH"]))
     install_env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=path, ICE_WHEEL=str(wheel))
     run("bash", os.path.join(ROOT, "scripts", "install_example.sh"), env=install_env, cwd=str(elsewhere))
-    assert run(python, "-c", version).strip() == before, "installing the provider moved Airflow"
+    after = freeze(uv, python)
+    assert set(before) <= set(after), f"removed: {sorted(set(before) - set(after))}"
+    moved = {name: (before[name], after[name]) for name in before if before[name] != after[name]}
+    # what the provider needs at a minimum version moved, and nothing else (Airflow included)
+    assert list(moved) == ["apache-airflow-providers-common-compat"], moved
+    assert after["airflow-provider-ice"].endswith(wheel.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__CORE__DAGS"))}
     env.update(AIRFLOW_HOME=str(tmp_path / "home"), PYTHONPATH="", AIRFLOW__CORE__LOAD_EXAMPLES="False")
     work = str(tmp_path)  # not the source tree: every import below must come from the wheel
@@ -118,7 +133,9 @@ def test_the_published_description_links_the_docs_site_and_names_the_tested_pyth
     with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
         site = tomllib.load(f)["project"]["urls"]["Documentation"].rstrip("/")
     with open(os.path.join(ROOT, "README.md")) as f:
-        readme_pages = re.findall(r"\]\(docs/([\w-]+)\.md\)", f.read())
+        readme_pages = [
+            page or "changelog" for page in re.findall(r"\]\((?:docs/([\w-]+)\.md|CHANGELOG\.md)\)", f.read())
+        ]
     assert metadata["Description-Content-Type"] == "text/markdown"
     assert not re.search(r"\]\((?!https?://)", description), "a relative link breaks on the package index"
     assert re.findall(re.escape(site) + r"/([\w-]+)\.html\)", description) == readme_pages != []

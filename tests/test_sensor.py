@@ -223,3 +223,28 @@ def test_airflow_still_asks_the_sensor_for_its_adaptive_interval(emulator, monke
     )
     assert result.task_states["wait"] == "success"
     assert len(asked) >= 2  # once after each poke that saw the task running
+
+
+@pytest.mark.parametrize(
+    ("queues_enabled", "queue", "warned"), [("True", "ice", True), ("True", "default", False), ("False", "ice", False)]
+)
+def test_start_from_trigger_warns_that_its_queue_does_not_pick_the_triggerer(
+    monkeypatch, queues_enabled, queue, warned
+):
+    """Airflow writes a start_from_trigger trigger with no queue (tests/e2e/test_trigger_queues.py shows
+    where it then runs): with trigger queues on, a queue given to such a sensor is said to be ignored."""
+    import warnings
+
+    from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+    from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
+
+    if not AIRFLOW_V_3_3_PLUS:
+        pytest.skip("start_from_trigger needs Airflow >= 3.3 (below, the sensor defers from a worker)")
+    monkeypatch.setenv("AIRFLOW__TRIGGERER__QUEUES_ENABLED", queues_enabled)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        IceWorkflowTaskSensor(task_id="w", workflow_task_id="t", start_from_trigger=True, queue=queue)
+    messages = [str(w.message) for w in caught if "does not pick its triggerer" in str(w.message)]
+    assert len(messages) == int(warned), messages
+    if warned:
+        assert "queue='ice'" in messages[0] and "deferrable=True" in messages[0]

@@ -10,6 +10,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.links import IceConsoleLink
 from airflow_provider_ice.operators.wait_mixin import IceWaitMixin, deferral_timeout, make_trigger
 from airflow_provider_ice.params import check_literal_json, require_id, require_positive, template_of
 from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS, running_line
@@ -63,6 +64,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     template_fields: Sequence[str] = ("workflow_id", "inputs", "user_data", "dispatch_tag", "ice_conn_id", "region_id")
     template_fields_renderers = {"inputs": "json", "user_data": "json"}
     ui_color = "#ff6a00"
+    operator_extra_links = (IceConsoleLink(),)
     external_id_key = "ice_workflow_task_id"
 
     def __init__(
@@ -229,6 +231,7 @@ class IceStartAIWorkflowOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
             self.workflow_task_id = task_id
             if self.do_xcom_push:
                 context["ti"].xcom_push(key=XCOM_WORKFLOW_TASK_ID, value=task_id)
+            self.log_console_hint(task_id)
         return task_id
 
     def on_kill(self) -> None:

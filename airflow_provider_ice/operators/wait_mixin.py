@@ -110,6 +110,12 @@ class IceWaitMixin(IceLineageMixin):
         except (IceApiError, IceConfigurationError) as exc:
             return exc
 
+    def log_console_hint(self, workflow_task_id: str) -> None:
+        """Name the TaskId and region to look up behind the "ICE console" link (ICE has no per-task page)."""
+        from airflow_provider_ice.links import console_hint
+
+        self.log.info("%s", console_hint(workflow_task_id, self.hook.get_connection_config().region_id))
+
     def first_check(self, workflow_task_id: str) -> IceWorkflowTask | None:
         """The check before deferring; None when ICE cannot be reached now (the trigger polls on)."""
         try:

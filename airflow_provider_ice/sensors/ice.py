@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensor
 
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
+from airflow_provider_ice.links import IceConsoleLink
 from airflow_provider_ice.operators.wait_mixin import TRIGGER_CLASSPATH, IceWaitMixin, deferral_timeout, make_trigger
 from airflow_provider_ice.params import require_id, require_positive, template_of
 from airflow_provider_ice.version_compat import degrade_start_from_trigger, refuse_reschedule
@@ -24,6 +26,25 @@ from airflow_provider_ice.waiting import (
 
 #: Task state store key of an outage that spans reschedules.
 _OUTAGE_KEY = "ice_unreachable"
+
+
+def warn_queue_ignored(queue: str) -> None:
+    """With trigger queues on, a start_from_trigger sensor's own queue does not pick its triggerer:
+    Airflow (3.3.2) writes its trigger with no queue (``TaskInstance.defer_task``), so it runs on a
+    triggerer started without ``--queues``, or on none (docs/production.md).
+
+    :param queue: the sensor's ``queue``.
+    """
+    if queue != conf.get("operators", "default_queue", fallback="default") and conf.getboolean(
+        "triggerer", "queues_enabled", fallback=False
+    ):
+        warnings.warn(
+            f"start_from_trigger=True: Airflow gives this sensor's trigger no queue, so queue={queue!r} does "
+            "not pick its triggerer: it runs on a triggerer started without --queues (on none if every "
+            f"triggerer has --queues). Use deferrable=True to wait on the {queue!r} triggerers.",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
@@ -59,6 +80,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
 
     template_fields: Sequence[str] = ("workflow_task_id", "ice_conn_id", "region_id")
     ui_color = "#ff6a00"
+    operator_extra_links = (IceConsoleLink(),)
 
     def __init__(
         self,
@@ -99,6 +121,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
             # No worker at all: the triggerer renders these kwargs (the templated ones among them),
             # runs the same trigger as the deferrable path and ends the task itself, XComs included.
             self.start_from_trigger = True
+            warn_queue_ignored(self.queue)
             self.start_trigger_args = StartTriggerArgs(
                 trigger_cls=TRIGGER_CLASSPATH,
                 trigger_kwargs=self.wait_trigger_kwargs(
@@ -111,6 +134,7 @@ class IceWorkflowTaskSensor(IceWaitMixin, BaseSensorOperator):
 
     def execute(self, context: Any) -> Any:
         self.workflow_task_id = require_id("workflow_task_id", self.workflow_task_id, self._id_template)
+        self.log_console_hint(self.workflow_task_id)
         if not self.deferrable:
             return super().execute(context)
         # One synchronous check first: an already finished task needs no triggerer round trip.

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+#: Airflow 3 keeps each extra link a task shows in an XCom of its own, ``_link_<link class name>``
+#: (``BaseOperatorLink.xcom_key``).
+AIRFLOW_LINK_XCOM_PREFIX = "_link_"
+
 
 @dataclass
 class DagRunResult:
@@ -30,11 +34,16 @@ class DagRunResult:
     xcom: dict[tuple[str, str], Any]
 
     def xcoms_of(self, task_id: str) -> dict[str, Any]:
-        """The XComs ``task_id`` pushed, by key.
+        """The XComs ``task_id`` pushed, by key; not Airflow's own records of the task's extra links
+        (``_link_<class>``, which Airflow 3 writes when the task ends: the "ICE console" link's).
 
         :param task_id: the task.
         """
-        return {key: value for (tid, key), value in self.xcom.items() if tid == task_id}
+        return {
+            key: value
+            for (tid, key), value in self.xcom.items()
+            if tid == task_id and not key.startswith(AIRFLOW_LINK_XCOM_PREFIX)
+        }
 
 
 @cache

@@ -20,6 +20,30 @@ from types import ModuleType
 from typing import Any
 
 AIRFLOW = os.path.join(os.path.dirname(sys.executable), "airflow")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Headless on a closed network: no background connections, no sandbox (CI runs as root).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium() -> None:
+    """Skip where Debian's Chromium is absent, unless ICE_REQUIRE_BROWSER=1 (``.ci/run`` installs it
+    and sets that, so CI cannot skip a browser test silently)."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("ICE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"ICE_REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}: install Debian's chromium")
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package chromium; .ci/run installs it)")
+
+
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from collections import defaultdict
 from typing import Any
 
 import pytest
 
 from airflow_provider_ice.testing.emulator import IceEmulator
-from tests.e2e.services import AirflowStack
+from tests.e2e.services import CHROMIUM, CHROMIUM_ARGS, AirflowStack, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -112,3 +113,45 @@ def test_example_dags_on_real_services(stack):
     # never through the dag.test() workaround (IceHook._sync_lookup_or_raise).
     assert "AIRFLOW_CONN_ICE_DEFAULT" not in airflow.env
     assert airflow.logs_containing("found by the sync lookup") == []
+
+
+@pytest.mark.browser
+def test_the_task_instance_page_shows_the_ice_console_link(stack):
+    """Airflow 3.3's UI, in Debian's Chromium: the start operator's and the deferrable sensor's task
+    instance pages show "ICE console" (Airflow 3 records a link when the task ends on its worker: a
+    start_from_trigger sensor, which never reaches one, shows none)."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    airflow, _ = stack
+
+    def finished_run() -> str | None:
+        rows = airflow.query("select run_id, state from dag_run where dag_id = 'example_ice_workflow'")
+        return next((run_id for run_id, state in rows if state in ("success", "failed")), None)
+
+    if not airflow.query("select 1 from dag_run where dag_id = 'example_ice_workflow'"):  # run alone
+        airflow.wait_for(
+            "the examples parsed",
+            lambda: airflow.query("select 1 from dag where dag_id = 'example_ice_workflow'"),
+            DEADLINE,
+        )
+        airflow.airflow("dags", "unpause", "example_ice_workflow")
+        airflow.airflow("dags", "trigger", "example_ice_workflow")
+    run_id = airflow.wait_for("a finished run of example_ice_workflow", finished_run, DEADLINE)
+    shots = os.path.join(ROOT, "build", "browser")
+    os.makedirs(shots, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for task_id in ("start_workflow", "wait_for_workflow"):
+                run = urllib.parse.quote(run_id, safe="")
+                # the task instance's Details tab, whose "Extra Links" section holds them
+                url = f"http://127.0.0.1:{airflow.port}/dags/example_ice_workflow/runs/{run}/tasks/{task_id}/details"
+                page.goto(url, wait_until="networkidle")
+                link = page.get_by_role("link", name="ICE console")
+                link.wait_for(timeout=30_000)
+                assert link.get_attribute("href") == "https://ims.console.aliyun.com/summary"
+                page.screenshot(path=os.path.join(shots, f"ice-console-link-{task_id}.png"), full_page=True)
+        finally:
+            browser.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,23 +17,12 @@ from typing import Any
 import pytest
 
 from airflow_provider_ice.testing.emulator import IceEmulator
-from tests.e2e.services import AirflowStack
+from tests.e2e.services import CHROMIUM, CHROMIUM_ARGS, AirflowStack, require_chromium
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(600)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHOTS = os.path.join(ROOT, "build", "browser")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless on a closed network: no background connections, no sandbox (CI runs as root).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SECTIONS = [
     "Standard Fields",
     "Endpoint",
@@ -51,10 +39,7 @@ SECTIONS = [
 
 @pytest.fixture(scope="module")
 def browser_and_ui(tmp_path_factory) -> Iterator[tuple[Any, AirflowStack]]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("ICE_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"ICE_REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}: install Debian's chromium")
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package chromium; .ci/run installs it)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     home = str(tmp_path_factory.mktemp("airflow-ui"))
