@@ -69,7 +69,8 @@ def test_the_built_wheel_installs_into_an_older_airflow_without_moving_it(tmp_pa
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     path = os.pathsep.join((str(venv / "bin"), os.path.dirname(uv), os.environ["PATH"]))
-    install_env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=path, ICE_WHEEL=str(wheel))
+    # (the same resolution date as the environment, so that a later release cannot move more)
+    install_env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=path, ICE_WHEEL=str(wheel), UV_EXCLUDE_NEWER=resolved_on)
     run("bash", os.path.join(ROOT, "scripts", "install_example.sh"), env=install_env, cwd=str(elsewhere))
     after = freeze(uv, python)
     assert set(before) <= set(after), f"removed: {sorted(set(before) - set(after))}"

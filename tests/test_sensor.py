@@ -226,13 +226,11 @@ def test_airflow_still_asks_the_sensor_for_its_adaptive_interval(emulator, monke
 
 
 @pytest.mark.parametrize(
-    ("queues_enabled", "queue", "warned"), [("True", "ice", True), ("True", "default", False), ("False", "ice", False)]
+    ("queues_enabled", "queue", "warned"), [("True", "ice", True), ("True", "default", True), ("False", "ice", False)]
 )
-def test_start_from_trigger_warns_that_its_queue_does_not_pick_the_triggerer(
-    monkeypatch, queues_enabled, queue, warned
-):
+def test_start_from_trigger_warns_that_its_trigger_has_no_queue(monkeypatch, queues_enabled, queue, warned):
     """Airflow writes a start_from_trigger trigger with no queue (tests/e2e/test_trigger_queues.py shows
-    where it then runs): with trigger queues on, a queue given to such a sensor is said to be ignored."""
+    where it then runs): with trigger queues on, the sensor says where it will run, whatever its queue."""
     import warnings
 
     from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
@@ -244,7 +242,9 @@ def test_start_from_trigger_warns_that_its_queue_does_not_pick_the_triggerer(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         IceWorkflowTaskSensor(task_id="w", workflow_task_id="t", start_from_trigger=True, queue=queue)
-    messages = [str(w.message) for w in caught if "does not pick its triggerer" in str(w.message)]
-    assert len(messages) == int(warned), messages
+    ours = [w for w in caught if "start_from_trigger=True with trigger queues enabled" in str(w.message)]
+    assert len(ours) == int(warned), [str(w.message) for w in caught]
     if warned:
-        assert "queue='ice'" in messages[0] and "deferrable=True" in messages[0]
+        message = str(ours[0].message)
+        assert f"queue={queue!r} does not pick one" in message and "deferrable=True" in message
+        assert ours[0].filename == __file__  # it points at the line that built the sensor

@@ -111,10 +111,16 @@ class IceWaitMixin(IceLineageMixin):
             return exc
 
     def log_console_hint(self, workflow_task_id: str) -> None:
-        """Name the TaskId and region to look up behind the "ICE console" link (ICE has no per-task page)."""
+        """Name the TaskId and region to look up behind the "ICE console" link (ICE has no per-task
+        page). Only a log line: a connection that cannot be read is left to the call that needs it,
+        which raises where the sensor's ``silent_fail``/``never_fail`` and the retries apply."""
         from airflow_provider_ice.links import console_hint
 
-        self.log.info("%s", console_hint(workflow_task_id, self.hook.get_connection_config().region_id))
+        try:
+            region_id = self.hook.get_connection_config().region_id
+        except Exception:
+            return
+        self.log.info("%s", console_hint(workflow_task_id, region_id))
 
     def first_check(self, workflow_task_id: str) -> IceWorkflowTask | None:
         """The check before deferring; None when ICE cannot be reached now (the trigger polls on)."""

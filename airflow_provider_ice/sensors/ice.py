@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from warnings import warn
 
 from airflow.providers.common.compat.sdk import AirflowSkipException, BaseSensorOperator, PokeReturnValue, conf
 
@@ -29,19 +29,20 @@ _OUTAGE_KEY = "ice_unreachable"
 
 
 def warn_queue_ignored(queue: str) -> None:
-    """With trigger queues on, a start_from_trigger sensor's own queue does not pick its triggerer:
-    Airflow (3.3.2) writes its trigger with no queue (``TaskInstance.defer_task``), so it runs on a
-    triggerer started without ``--queues``, or on none (docs/production.md).
+    """With trigger queues on, a start_from_trigger sensor's trigger has no queue: Airflow (3.3.2)
+    writes it with none (``TaskInstance.defer_task``), so it runs only on a triggerer started without
+    ``--queues``, whatever the sensor's queue (docs/production.md).
 
     :param queue: the sensor's ``queue``.
     """
-    if queue != conf.get("operators", "default_queue", fallback="default") and conf.getboolean(
-        "triggerer", "queues_enabled", fallback=False
-    ):
-        warnings.warn(
-            f"start_from_trigger=True: Airflow gives this sensor's trigger no queue, so queue={queue!r} does "
-            "not pick its triggerer: it runs on a triggerer started without --queues (on none if every "
-            f"triggerer has --queues). Use deferrable=True to wait on the {queue!r} triggerers.",
+    if conf.getboolean("triggerer", "queues_enabled", fallback=False):
+        # `warn`, not `warnings.warn`: Airflow 3 wraps a module's `warnings` when it builds an
+        # operator defined there and adds to every stacklevel (sdk/bases/operator.py).
+        warn(
+            f"start_from_trigger=True with trigger queues enabled: Airflow gives this sensor's trigger no "
+            f"queue, so it runs only on a triggerer started without --queues (on none if every triggerer "
+            f"has --queues), and its queue={queue!r} does not pick one. Use deferrable=True to wait on "
+            f"the {queue!r} triggerers.",
             UserWarning,
             stacklevel=4,
         )

@@ -13,10 +13,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-#: Airflow 3 keeps each extra link a task shows in an XCom of its own, ``_link_<link class name>``
-#: (``BaseOperatorLink.xcom_key``).
-AIRFLOW_LINK_XCOM_PREFIX = "_link_"
-
 
 @dataclass
 class DagRunResult:
@@ -26,12 +22,16 @@ class DagRunResult:
     :param task_states: each task's state by task id.
     :param try_numbers: each task's try number by task id.
     :param xcom: every XCom value by ``(task_id, key)``, as a downstream task reads it.
+    :param link_xcoms: which of them Airflow 3 wrote to record a task's extra links; default none.
     """
 
     state: str
     task_states: dict[str, str | None]
     try_numbers: dict[str, int]
     xcom: dict[tuple[str, str], Any]
+    #: ``(task_id, key)`` of the XComs in which Airflow 3 records each extra link a task shows
+    #: (``BaseOperatorLink.xcom_key``, ``_link_<class>``): in ``xcom``, not in :meth:`xcoms_of`.
+    link_xcoms: frozenset[tuple[str, str]] = frozenset()
 
     def xcoms_of(self, task_id: str) -> dict[str, Any]:
         """The XComs ``task_id`` pushed, by key; not Airflow's own records of the task's extra links
@@ -42,7 +42,7 @@ class DagRunResult:
         return {
             key: value
             for (tid, key), value in self.xcom.items()
-            if tid == task_id and not key.startswith(AIRFLOW_LINK_XCOM_PREFIX)
+            if tid == task_id and (tid, key) not in self.link_xcoms
         }
 
 
@@ -106,4 +106,10 @@ def run_dag(dag: Any, **conf: Any) -> DagRunResult:
         tries = {ti.task_id: ti.try_number for ti in tis}
         rows = session.query(XComModel).filter(XComModel.dag_id == dag.dag_id, XComModel.run_id == dagrun.run_id)
         xcom = {(r.task_id, r.key): value_of(r) for r in rows}
-    return DagRunResult(str(dagrun.state), states, tries, xcom)
+    links = frozenset(
+        (task.task_id, link.xcom_key)
+        for task in dag.tasks
+        for link in getattr(task, "operator_extra_links", ())
+        if getattr(link, "xcom_key", None)  # Airflow 3 (2.11 keeps no link in XCom)
+    )
+    return DagRunResult(str(dagrun.state), states, tries, xcom, links)
