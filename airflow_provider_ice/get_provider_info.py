@@ -6,6 +6,18 @@ from typing import Any
 
 from airflow_provider_ice.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
+#: Every module with a sensor or an operator users import (the generic bases' modules included).
+SENSOR_MODULES = [
+    "airflow_provider_ice.sensors.ice",
+    "airflow_provider_ice.sensors.job",
+    "airflow_provider_ice.sensors.media",
+]
+OPERATOR_MODULES = [
+    "airflow_provider_ice.operators.ice",
+    "airflow_provider_ice.operators.job",
+    "airflow_provider_ice.operators.media",
+]
+
 
 def package_version() -> str:
     """The installed package's version: it lives in one place, pyproject.toml, and reaches the code
@@ -22,7 +34,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-ice",
         "name": "Alibaba Cloud ICE",
-        "description": "Alibaba Cloud Intelligent Media Services (ICE) AI workflows.",
+        "description": "Alibaba Cloud Intelligent Media Services (ICE): AI workflows, media producing, MediaConvert.",
         "versions": [package_version()],
         "integrations": [
             {
@@ -35,13 +47,13 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.hooks.ice"]},
         ],
         "sensors": [
-            {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.sensors.ice"]},
+            {"integration-name": "Alibaba Cloud ICE", "python-modules": SENSOR_MODULES},
         ],
         "triggers": [
             {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.triggers.ice"]},
         ],
         "operators": [
-            {"integration-name": "Alibaba Cloud ICE", "python-modules": ["airflow_provider_ice.operators.ice"]},
+            {"integration-name": "Alibaba Cloud ICE", "python-modules": OPERATOR_MODULES},
         ],
         "extra-links": ["airflow_provider_ice.links.IceConsoleLink"],
         "connection-types": [

@@ -1,4 +1,5 @@
-"""Lineage of an ICE task: the OSS objects its Inputs read and its Outputs write.
+"""Lineage of an ICE job: the OSS objects it reads and writes (an AI workflow task's Inputs and
+Outputs; another kind's fields its :mod:`~airflow_provider_ice.kinds` entry names).
 
 Naming rule (OpenLineage's object-storage convention, as for S3): a dataset's namespace is
 ``oss://<bucket>`` and its name is the object key. Both the ``oss://bucket/key`` form and the
@@ -21,7 +22,7 @@ from urllib.parse import quote, unquote
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
-    from airflow_provider_ice.models import IceWorkflowTask
+    from airflow_provider_ice.models import JobRecord
 
 _BUCKET = r"(?P<bucket>[a-z0-9][a-z0-9-]{1,61}[a-z0-9])"
 # oss:// keys are not URL-encoded: everything after the bucket is the key.
@@ -31,8 +32,10 @@ _OSS_URI = re.compile(rf"oss://{_BUCKET}/(?P<key>.+)")
 _OSS_URL = re.compile(
     rf"https?://{_BUCKET}\.oss(?:-[a-z0-9-]+)?\.aliyuncs\.com(?::\d+)?/(?P<key>[^?#]+)(?:[?#].*)?", re.IGNORECASE
 )
-#: Run facet key for the ICE task (``_schemaURL`` points at the provider's docs).
+#: Run facet key for the ICE AI workflow task (``_schemaURL`` points at the provider's docs).
 RUN_FACET = "iceWorkflowTask"
+#: Run facet key for a job of another kind.
+JOB_RUN_FACET = "iceJob"
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,14 @@ def _walk(value: Any, depth: int) -> Iterator[OssObject]:
 
 
 class IceLineageMixin:
-    """Lineage for an operator that ends on an ICE task (:class:`~.operators.wait_mixin.IceWaitMixin` uses it)."""
+    """Lineage for an operator that ends on an ICE job (:class:`~.operators.wait_mixin.IceWaitMixin` uses it)."""
 
-    _lineage_task: IceWorkflowTask | None = None
+    _lineage_task: JobRecord | None = None
 
-    def record_lineage(self, task: IceWorkflowTask, hook: IceHook) -> None:
-        """Keep the finished task for OpenLineage, and report its objects to Airflow's hook lineage."""
+    def record_lineage(self, task: JobRecord, hook: IceHook) -> None:
+        """Keep the finished job for OpenLineage, and report its objects to Airflow's hook lineage."""
         self._lineage_task = task
-        inputs, outputs = oss_objects(task.inputs), oss_objects(task.outputs)
+        inputs, outputs = (oss_objects(value) for value in task.lineage_values())
         if not (inputs or outputs):
             return
         try:
@@ -101,22 +104,29 @@ class IceLineageMixin:
             for obj in outputs:
                 collector.add_output_asset(context=hook, uri=obj.uri)
         except Exception as exc:  # lineage is best effort: it must never change the task's outcome
-            hook.log.warning("Hook lineage of ICE task %s not reported: %s", task.task_id, exc)
+            hook.log.warning("Hook lineage of ICE task %s not reported: %s", task.job_id, exc)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """OpenLineage: Inputs' objects as input datasets, Outputs' as outputs, and the ICE task as a
-        run facet (also on failure: the OpenLineage provider falls back to this method)."""
+        """OpenLineage: the objects the job read as input datasets, those it wrote as outputs, and
+        the ICE job as a run facet (also on failure: the OpenLineage provider falls back to this method)."""
         from airflow.providers.openlineage.extractors import OperatorLineage
         from openlineage.client.event_v2 import InputDataset, OutputDataset
 
         task = self._lineage_task
         if task is None:  # ended before ICE had a task (e.g. a configuration error)
             return OperatorLineage()
-        workflow_id = getattr(self, "workflow_id", None) or (task.workflow or {}).get("workflow_id")
+        from airflow_provider_ice.models import IceWorkflowTask
+
+        inputs, outputs = (oss_objects(value) for value in task.lineage_values())
+        if isinstance(task, IceWorkflowTask):
+            workflow_id = getattr(self, "workflow_id", None) or (task.workflow or {}).get("workflow_id")
+            facet = RUN_FACET, _run_facet_class()(taskId=task.task_id, workflowId=workflow_id, status=task.status)
+        else:
+            facet = JOB_RUN_FACET, _job_facet_class()(jobId=task.job_id, kind=task.kind_name, status=task.status)
         return OperatorLineage(
-            inputs=[InputDataset(namespace=o.namespace, name=o.key) for o in oss_objects(task.inputs)],
-            outputs=[OutputDataset(namespace=o.namespace, name=o.key) for o in oss_objects(task.outputs)],
-            run_facets={RUN_FACET: _run_facet_class()(taskId=task.task_id, workflowId=workflow_id, status=task.status)},
+            inputs=[InputDataset(namespace=o.namespace, name=o.key) for o in inputs],
+            outputs=[OutputDataset(namespace=o.namespace, name=o.key) for o in outputs],
+            run_facets=dict([facet]),
         )
 
 
@@ -140,3 +150,24 @@ def _run_facet_class() -> type:
             return "https://airflow-provider-ice.readthedocs.io/en/latest/lineage.html"
 
     return IceWorkflowTaskRunFacet
+
+
+@cache
+def _job_facet_class() -> type:
+    """The run facet of an ICE job of another kind than AI workflows, defined on first use."""
+    import attr
+    from openlineage.client.facet_v2 import RunFacet
+
+    @attr.define
+    class IceJobRunFacet(RunFacet):
+        """The ICE job behind this run: its id, kind (``media_convert``…) and final status."""
+
+        jobId: str
+        kind: str
+        status: str
+
+        @staticmethod
+        def _get_schema() -> str:
+            return "https://airflow-provider-ice.readthedocs.io/en/latest/lineage.html"
+
+    return IceJobRunFacet

@@ -1,4 +1,4 @@
-"""The "ICE console" extra link of the sensor and the start operator (:class:`IceConsoleLink`).
+"""The "ICE console" extra link of the sensors and the operators (:class:`IceConsoleLink`).
 
 ICE's documentation gives no console page per AI-workflow task (no per-task URL) and no URL for the
 console's list of AI-workflow tasks; the page its API reference links for the console itself is
@@ -18,13 +18,14 @@ from airflow.providers.common.compat.sdk import BaseOperatorLink
 ICE_CONSOLE_URL = "https://ims.console.aliyun.com/summary"
 
 
-def console_hint(workflow_task_id: str, region_id: str) -> str:
+def console_hint(workflow_task_id: str, region_id: str, label: str = "AI workflow task") -> str:
     """The task log's line that goes with the link: where to look, and for what.
 
-    :param workflow_task_id: the ICE TaskId to look up.
+    :param workflow_task_id: the ICE TaskId (or JobId) to look up.
     :param region_id: the region it runs in.
+    :param label: what it is; default ``AI workflow task``.
     """
-    return f"ICE console: {ICE_CONSOLE_URL} (region {region_id}; AI workflow task {workflow_task_id})"
+    return f"ICE console: {ICE_CONSOLE_URL} (region {region_id}; {label} {workflow_task_id})"
 
 
 class IceConsoleLink(BaseOperatorLink):

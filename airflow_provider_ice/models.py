@@ -1,35 +1,21 @@
-"""ICE AI-workflow task records and statuses, independent of the SDK (cheap to import)."""
+"""ICE job records (:class:`IceWorkflowTask` for AI workflows, :class:`IceJob` for the other kinds),
+parsed from the JSON answers on both paths, independent of the SDK (cheap to import). Statuses are
+spelled in :mod:`.kinds` only."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from enum import StrEnum
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
 
 from airflow_provider_ice.exceptions import UNREADABLE_ANSWER, IceTransportError
+from airflow_provider_ice.kinds import AI_WORKFLOW, KINDS, IceWorkflowTaskStatus, JobKind
 
-
-class IceWorkflowTaskStatus(StrEnum):
-    """Status of an AI workflow task as GetAIWorkflowTask reports it."""
-
-    RUNNING = "running"
-    STOPPED = "stopped"
-    FAILED = "failed"
-    PARTIAL_SUCCEEDED = "partial-succeeded"
-    SUCCEEDED = "succeeded"
-
+__all__ = ["TERMINAL_STATUSES", "IceJob", "IceWorkflowTask", "IceWorkflowTaskStatus", "parse_json_field"]
 
 #: Every status but ``running`` is final: the task will not change again.
-TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {
-        IceWorkflowTaskStatus.STOPPED,
-        IceWorkflowTaskStatus.FAILED,
-        IceWorkflowTaskStatus.PARTIAL_SUCCEEDED,
-        IceWorkflowTaskStatus.SUCCEEDED,
-    }
-)
+TERMINAL_STATUSES: frozenset[str] = AI_WORKFLOW.terminal
 
 
 def parse_json_field(value: Any) -> Any:
@@ -90,10 +76,26 @@ class IceWorkflowTask:
     version: str | None = None
     workflow: dict[str, Any] | None = field(default=None)
 
+    #: the job kind it is a record of
+    kind: ClassVar[JobKind] = AI_WORKFLOW
+
     @property
     def is_terminal(self) -> bool:
         """Whether the status is one ICE does not leave (succeeded, partial-succeeded, failed, stopped)."""
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def job_id(self) -> str:
+        """The TaskId (the name every job record gives its id)."""
+        return self.task_id
+
+    def xcom_values(self) -> dict[str, Any]:
+        """The XCom contract: ``return_value`` = Outputs, ``node_results``, ``status``."""
+        return {"return_value": self.outputs, "node_results": self.node_results, "status": self.status}
+
+    def lineage_values(self) -> tuple[Any, Any]:
+        """What names the OSS objects it read (Inputs) and wrote (Outputs)."""
+        return self.inputs, self.outputs
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> IceWorkflowTask:
@@ -138,7 +140,7 @@ class IceWorkflowTask:
 
         :param data: what :meth:`to_dict` returned (missing keys are None).
         """
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})  # type: ignore[arg-type]
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})  # type: ignore[arg-type]
 
 
 def task_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
@@ -170,14 +172,135 @@ def poll_from_answer(body: dict[str, Any]) -> IceWorkflowTask:
 
 
 def task_id_from_answer(body: dict[str, Any]) -> str:
-    """StartAIWorkflow's JSON answer -> the new TaskId.
+    """StartAIWorkflow's JSON answer -> the new TaskId (:func:`job_id_from_answer` of AI workflows).
 
     :param body: the decoded answer.
-    :raises ~airflow_provider_ice.exceptions.IceTransportError: when it holds no TaskId (not
-        retryable: ICE answered success, so a task may exist).
     """
-    task_id = body.get("TaskId")
-    if not task_id:
-        # ICE answered success: a task may exist, so nobody may send the start again.
-        raise IceTransportError(UNREADABLE_ANSWER, "StartAIWorkflow returned no TaskId", may_have_run=True)
-    return str(task_id)
+    return job_id_from_answer(AI_WORKFLOW, body)
+
+
+def _at(data: Any, path: str) -> Any:
+    """The value at a dotted ``path`` of nested objects, or None."""
+    for part in path.split("."):
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+@dataclass(frozen=True)
+class IceJob:
+    """One job of an ICE job kind other than AI workflows (:mod:`.kinds`), as its Get* action
+    returned it. Immutable and JSON-serialisable (:meth:`to_dict` / :meth:`from_dict`).
+
+    :param kind_name: the kind's name (``media_convert``…).
+    :param job_id: the job's id.
+    :param status: as ICE reports it (a status ICE adds later is kept as it is).
+    :param record: the job object of the answer (ICE's PascalCase keys), its JSON-string fields
+        decoded; default None: not read (a poll while the job runs reads the status only).
+    """
+
+    kind_name: str
+    job_id: str
+    status: str
+    record: dict[str, Any] | None = None
+
+    @property
+    def kind(self) -> JobKind:
+        """The job's kind."""
+        return KINDS[self.kind_name]
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the status is one of the kind's documented final statuses."""
+        return self.status in self.kind.terminal
+
+    @property
+    def error(self) -> tuple[str | None, str | None]:
+        """(code, message) of a failed job, from the kind's error fields; (None, None) without them."""
+        fields = self.kind.error_fields
+        if fields is None or not self.record:
+            return None, None
+        code, message = (_empty_to_none(self.record.get(name)) for name in fields)
+        return (None if code is None else str(code)), (None if message is None else str(message))
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The kind's result fields the job has (its ``return_value`` in XCom)."""
+        record = self.record or {}
+        return {name: record[name] for name in self.kind.result_fields if record.get(name) not in (None, "")}
+
+    def xcom_values(self) -> dict[str, Any]:
+        """The XCom contract: ``return_value`` = :attr:`result`, ``status``."""
+        return {"return_value": self.result, "status": self.status}
+
+    def lineage_values(self) -> tuple[Any, Any]:
+        """What names the OSS objects it read and wrote (the kind's lineage fields)."""
+        return tuple([_at(self.record, path) for path in paths] for paths in self.kind.lineage)  # type: ignore[return-value]
+
+    @classmethod
+    def from_api(cls, kind: JobKind, data: Mapping[str, Any], *, whole: bool = True) -> IceJob:
+        """Build from the job object of ``kind``'s get answer.
+
+        :param kind: the job's kind.
+        :param data: that object, as decoded from the answer's JSON.
+        :param whole: keep the whole object; default True (False: id and status only, for a poll of a
+            running job).
+        """
+        job_id = str(data.get(kind.id_param) or data.get("JobId") or "")
+        status = str(data.get(kind.status_field) or "")
+        if not whole:
+            return cls(kind.name, job_id, status)
+        record = {key: parse_json_field(value) if key in kind.json_fields else value for key, value in data.items()}
+        return cls(kind.name, job_id, status, record)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict, JSON-serialisable."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IceJob:
+        """The inverse of :meth:`to_dict`.
+
+        :param data: what :meth:`to_dict` returned.
+        """
+        return cls(str(data["kind_name"]), str(data["job_id"]), str(data["status"]), data.get("record"))
+
+
+#: A record of any kind: :class:`IceWorkflowTask` or :class:`IceJob`.
+JobRecord = IceWorkflowTask | IceJob
+
+
+def job_from_answer(kind: JobKind, body: dict[str, Any], *, poll: bool = False) -> JobRecord:
+    """``kind``'s get answer -> its record; with ``poll``, only id and status while the job runs
+    (fields nobody reads until it ends are not parsed on every poll).
+
+    :param kind: the job's kind.
+    :param body: the decoded answer.
+    :param poll: for a poll (default False: the whole record, whatever the status).
+    :raises ~airflow_provider_ice.exceptions.IceTransportError: ``UnreadableAnswer`` when it holds
+        no job object.
+    """
+    if kind is AI_WORKFLOW:
+        return poll_from_answer(body) if poll else task_from_answer(body)
+    data = body.get(kind.record_key)
+    if not isinstance(data, dict) or not data:
+        raise IceTransportError(UNREADABLE_ANSWER, f"{kind.get_action} returned no {kind.record_key}", retryable=False)
+    running = poll and data.get(kind.status_field) not in kind.terminal
+    return IceJob.from_api(kind, data, whole=not running)
+
+
+def job_id_from_answer(kind: JobKind, body: dict[str, Any]) -> str:
+    """``kind``'s submit answer -> the new job's id.
+
+    :param kind: the job's kind.
+    :param body: the decoded answer.
+    :raises ~airflow_provider_ice.exceptions.IceTransportError: when it holds no id (not retryable:
+        ICE answered success, so a job may exist).
+    """
+    value = _at(body, ".".join(kind.submit_id_path))
+    if not value:
+        # ICE answered success: a job may exist, so nobody may send the submit again.
+        where = ".".join(kind.submit_id_path)
+        raise IceTransportError(UNREADABLE_ANSWER, f"{kind.submit_action} returned no {where}", may_have_run=True)
+    return str(value)

@@ -23,7 +23,12 @@ def require_id(name: str, value: Any, template: str | None = None) -> str:
     inside it (surrounding whitespace is trimmed). None, an empty string and ``"None"`` (what a
     template renders when it pulled nothing) fail naming ``template`` (the unrendered field) if
     given, and the likely cause."""
-    what = "the ICE TaskId (e.g. the StartAIWorkflow result)" if "task" in name else "the workflow template id"
+    if "task" in name:
+        what = "the ICE TaskId (e.g. the StartAIWorkflow result)"
+    elif "job" in name:
+        what = "the ICE JobId (e.g. the submitting operator's job_id XCom)"
+    else:
+        what = "the workflow template id"
     if value is None or (isinstance(value, str) and value.strip() in _NOTHING):
         source = f" (rendered from {template!r})" if template else ""
         raise IceArgumentError(

@@ -95,7 +95,7 @@ def degrade_stop_on_kill() -> bool:
 #: of an upstream behaviour: where, why, the upstream issue, and when it can go.
 UPSTREAM_WORKAROUNDS: dict[str, str] = {
     "BaseSensorOperator._get_next_poke_interval": (
-        "sensors/ice.py: poke and reschedule modes grow their interval as the trigger does; Airflow has "
+        "sensors/job.py: poke and reschedule modes grow their interval as the trigger does; Airflow has "
         "no public parameter for it (only exponential_backoff). tests/test_sensor.py fails on any line "
         "where Airflow stops calling it. Present up to 3.3.2 (the newest line tested); goes when Airflow "
         "exposes a poke-interval callable."
@@ -108,7 +108,7 @@ UPSTREAM_WORKAROUNDS: dict[str, str] = {
         "decoded (tests/test_trigger.py shows it)."
     ),
     "IceHook._sync_lookup_or_raise": (
-        "hooks/ice.py: dag.test()'s in-process trigger runner (apache/airflow#55236) gives triggers comms "
+        "hooks/connection.py: dag.test()'s in-process trigger runner (apache/airflow#55236) gives triggers comms "
         "without asend, and the async connection lookup reports a stored connection as not defined "
         "(apache/airflow#57145: the same symptom in a real 3.1 triggerer). Needed up to 3.3.2 (the newest "
         "line tested); goes once that runner has async comms; the e2e suites check that a real "

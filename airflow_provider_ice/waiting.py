@@ -1,17 +1,18 @@
-"""Waiting on an ICE task, as pure rules written once for the sensor, the trigger and the start
-operator: what a status means (:func:`decide`), the trigger's event, the XCom contract, how often to
-poll, how an outage is told, and :class:`Wait`, the step every poll goes through. No operator,
-sensor or trigger is imported here.
+"""Waiting on an ICE job of any kind (:mod:`.kinds`), as pure rules written once for the sensors,
+the trigger and the submitting operators: what a status means (:func:`decide`), the trigger's event,
+the XCom contract, how often to poll, how an outage is told, and :class:`Wait`, the step every poll
+goes through. No operator, sensor or trigger is imported here.
 """
 
 from __future__ import annotations
 
 import time
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any
 
 from airflow_provider_ice.exceptions import IceApiError
-from airflow_provider_ice.models import IceWorkflowTask, IceWorkflowTaskStatus
+from airflow_provider_ice.kinds import AI_WORKFLOW, JobKind
+from airflow_provider_ice.models import IceWorkflowTask, JobRecord
 from airflow_provider_ice.version_compat import xcom_accepts_none
 
 # ---- status -> outcome, and the trigger's event ----------------------------------------------
@@ -28,41 +29,36 @@ class Outcome(StrEnum):
     TIMEOUT = "timeout"
 
 
-class WaitEvent(TypedDict):
-    """The trigger's one event. Small on purpose: Outputs and NodeResults are fetched on resume."""
+#: The trigger's one event: ``{"status", <the kind's id key>, "task_status", "message", "error_code",
+#: "retryable"}`` (the id key is ``workflow_task_id`` for AI workflows, ``job_id`` for other kinds).
+#: Small on purpose: the job's results are fetched on resume.
+WaitEvent = dict[str, Any]
 
-    status: str
-    workflow_task_id: str
-    task_status: str | None
-    message: str
-    error_code: str | None
-    retryable: bool
-
-
-#: The statuses ICE documents; any other value (or none) is warned about and polled on.
-DOCUMENTED_STATUSES: frozenset[str] = frozenset(IceWorkflowTaskStatus)
-_WARNED: set[tuple[str, str]] = set()
+#: The statuses ICE documents for AI workflow tasks; any other value (or none) is warned about and polled on.
+DOCUMENTED_STATUSES: frozenset[str] = AI_WORKFLOW.documented
+_WARNED: set[tuple[str, str, str]] = set()
 
 
-def note_status(log: Any, task: IceWorkflowTask) -> None:
-    """Warn, once per task and value in this process, about a status ICE does not document; the wait
-    polls on (only a documented final status ends it)."""
-    if task.status in DOCUMENTED_STATUSES or (task.task_id, task.status) in _WARNED:
+def note_status(log: Any, job: JobRecord) -> None:
+    """Warn, once per job and value in this process, about a status ICE does not document for the
+    job's kind; the wait polls on (only a documented final status ends it)."""
+    kind = job.kind
+    if job.status in kind.documented or (kind.name, job.job_id, job.status) in _WARNED:
         return
-    _WARNED.add((task.task_id, task.status))
+    _WARNED.add((kind.name, job.job_id, job.status))
     log.warning(
-        "ICE workflow task %s reports %s, which is none of the statuses ICE documents (%s): polling on.",
-        task.task_id,
-        f"status {task.status!r}" if task.status else "no status",
-        ", ".join(sorted(DOCUMENTED_STATUSES)),
+        "%s %s reports %s, which is none of the statuses ICE documents (%s): polling on.",
+        kind.noun,
+        job.job_id,
+        f"status {job.status!r}" if job.status else "no status",
+        ", ".join(sorted(kind.documented)),
     )
 
 
-def decide(task_status: str, accept_partial_success: bool) -> Outcome:
-    """``succeeded`` -> success; ``partial-succeeded`` -> success only if accepted; other terminal -> failure."""
-    if task_status == IceWorkflowTaskStatus.SUCCEEDED:
-        return Outcome.SUCCESS
-    if task_status == IceWorkflowTaskStatus.PARTIAL_SUCCEEDED and accept_partial_success:
+def decide(task_status: str, accept_partial_success: bool, kind: JobKind = AI_WORKFLOW) -> Outcome:
+    """A final status of ``kind`` -> success or failure: a success status succeeds, a partial one
+    (AI workflows' ``partial-succeeded``) only if accepted, any other final status fails."""
+    if task_status in kind.success or (task_status in kind.partial and accept_partial_success):
         return Outcome.SUCCESS
     return Outcome.FAILURE
 
@@ -106,25 +102,41 @@ def _node_error(result: Any) -> str | None:
     value = next((by_key[k] for k in _NODE_ERROR_KEYS if by_key.get(k) not in (None, "")), None)
     if value is None:
         return None
-    text = " ".join(str(value).split())
+    return _shorten(str(value))
+
+
+def _failure_detail(job: JobRecord) -> str:
+    """What a failed job's record says of why: an AI workflow task's failed nodes with their error
+    messages, another kind's error code and message."""
+    if isinstance(job, IceWorkflowTask):
+        nodes = [f"{name} ({error})" if error else name for name, error in failed_nodes(job.node_results)]
+        return f"failed nodes: {'; '.join(nodes)}." if nodes else "NodeResults names no failed node."
+    code, message = job.error
+    if code is None and message is None:
+        return "ICE gave no error code or message." if job.kind.error_fields else "ICE reports no error fields."
+    return f"error {code or '(no code)'}: {_shorten(message or '(no message)')}"
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
     return text if len(text) <= NODE_ERROR_CHARS else text[: NODE_ERROR_CHARS - 1] + "…"
 
 
-def describe(task: IceWorkflowTask, outcome: Outcome) -> str:
-    """A one-line summary naming the task, its status and (on failure) its failed nodes with their
-    error messages (each shortened to :data:`NODE_ERROR_CHARS` characters)."""
-    text = f"ICE workflow task {task.task_id} ended with status {task.status!r}"
+def describe(task: JobRecord, outcome: Outcome) -> str:
+    """A one-line summary naming the job, its status and (on failure) why: an AI workflow task's
+    failed nodes with their error messages, another kind's error code and message (each shortened to
+    :data:`NODE_ERROR_CHARS` characters)."""
+    text = f"{task.kind.noun} {task.job_id} ended with status {task.status!r}"
     if outcome is Outcome.SUCCESS:
         return text + "."
-    if task.status == IceWorkflowTaskStatus.PARTIAL_SUCCEEDED:
+    if task.status in task.kind.partial:
         text += " (set accept_partial_success=True to accept it)"
-    nodes = [f"{name} ({error})" if error else name for name, error in failed_nodes(task.node_results)]
-    return text + (f"; failed nodes: {'; '.join(nodes)}." if nodes else "; NodeResults names no failed node.")
+    return f"{text}; {_failure_detail(task)}"
 
 
-def terminal_event(task: IceWorkflowTask, accept_partial_success: bool) -> WaitEvent:
-    outcome = decide(task.status, accept_partial_success)
-    return error_event(task.task_id, outcome, describe(task, outcome), task_status=task.status)
+def terminal_event(task: JobRecord, accept_partial_success: bool) -> WaitEvent:
+    outcome = decide(task.status, accept_partial_success, task.kind)
+    return error_event(task.job_id, outcome, describe(task, outcome), task_status=task.status, kind=task.kind)
 
 
 def error_event(
@@ -135,16 +147,17 @@ def error_event(
     task_status: str | None = None,
     error_code: str | None = None,
     retryable: bool = False,
+    kind: JobKind = AI_WORKFLOW,
 ) -> WaitEvent:
-    """The trigger's event (``terminal_event`` for a task that ended)."""
-    return WaitEvent(
-        status=outcome.value,
-        workflow_task_id=workflow_task_id,
-        task_status=task_status,
-        message=message,
-        error_code=error_code,
-        retryable=retryable,
-    )
+    """The trigger's event (``terminal_event`` for a job that ended), its id under ``kind``'s key."""
+    return {
+        "status": outcome.value,
+        kind.id_xcom_key: workflow_task_id,
+        "task_status": task_status,
+        "message": message,
+        "error_code": error_code,
+        "retryable": retryable,
+    }
 
 
 # ---- the XCom contract: parsed Outputs, parsed NodeResults, final status; the operator's TaskId ----
@@ -155,9 +168,11 @@ XCOM_STATUS = "status"
 XCOM_WORKFLOW_TASK_ID = "workflow_task_id"
 
 
-def task_result_xcoms(task: IceWorkflowTask) -> dict[str, Any]:
-    """The contract's keys and values for a terminal task (an empty one absent where Airflow rejects None)."""
-    xcoms = {XCOM_RETURN_VALUE: task.outputs, XCOM_NODE_RESULTS: task.node_results, XCOM_STATUS: task.status}
+def task_result_xcoms(task: JobRecord) -> dict[str, Any]:
+    """The contract's keys and values for a terminal job (an empty one absent where Airflow rejects
+    None): an AI workflow task's ``return_value`` (Outputs), ``node_results`` and ``status``; another
+    kind's ``return_value`` (its result fields) and ``status``."""
+    xcoms = task.xcom_values()
     return xcoms if xcom_accepts_none() else {key: value for key, value in xcoms.items() if value is not None}
 
 
@@ -202,9 +217,9 @@ class Outage:
             f"last error: {self.last}"
         )
 
-    def give_up(self, workflow_task_id: str) -> IceApiError:
+    def give_up(self, workflow_task_id: str, kind: JobKind = AI_WORKFLOW) -> IceApiError:
         """The error that ends a wait once the outage exceeded ``unreachable_timeout``."""
-        message = f"ICE workflow task {workflow_task_id}: gave up, {self.describe()}"
+        message = f"{kind.noun} {workflow_task_id}: gave up, {self.describe()}"
         return IceApiError(self.code or "Unreachable", message, retryable=True)
 
 
@@ -213,13 +228,15 @@ LOG_EVERY = 300.0
 
 
 class Wait:
-    """One wait on one ICE task, as pure rules: :meth:`step` takes each poll's answer (the task, or
-    the error of a poll that failed after the hook's retries) and says whether the wait ends, with
-    which event; :meth:`next_sleep` how long to sleep before the next poll. The trigger, the
-    sensor's poke and the start operator's non-deferrable wait all poll through this.
+    """One wait on one ICE job of any kind, as pure rules: :meth:`step` takes each poll's answer
+    (the job's record, or the error of a poll that failed after the hook's retries) and says whether
+    the wait ends, with which event; :meth:`next_sleep` how long to sleep before the next poll. The
+    trigger, the sensors' pokes and the operators' non-deferrable waits all poll through this.
 
+    :param workflow_task_id: the job's id (an AI workflow's TaskId, another kind's JobId).
     :param deadline: absolute end of the wait (epoch seconds); None: no limit.
     :param outage: polls that failed in a row so far (kept across a sensor's reschedules).
+    :param kind: the job's kind; default AI workflows.
     """
 
     def __init__(
@@ -233,8 +250,9 @@ class Wait:
         started_at: float,
         deadline: float | None = None,
         outage: Outage | None = None,
+        kind: JobKind = AI_WORKFLOW,
     ) -> None:
-        self.workflow_task_id = workflow_task_id
+        self.workflow_task_id, self.kind = workflow_task_id, kind
         self.accept_partial_success = accept_partial_success
         self.poll_interval, self.max_poll_interval = poll_interval, max_poll_interval
         self.unreachable_timeout = unreachable_timeout
@@ -245,21 +263,23 @@ class Wait:
         #: the exception that ended the wait (a permanent error, or the outage given up on), for sync callers
         self.error: Exception | None = None
 
-    def step(self, answer: IceWorkflowTask | Exception, log: Any) -> WaitEvent | None:
+    def step(self, answer: JobRecord | Exception, log: Any) -> WaitEvent | None:
         """The event that ends the wait after this answer, or None to poll on."""
-        task_id = self.workflow_task_id
+        task_id, kind = self.workflow_task_id, self.kind
         if isinstance(answer, IceApiError) and answer.retryable:
             self.outage.failed(answer)
-            log.warning("ICE workflow task %s: poll failed after retries (%s); polling on", task_id, answer)
+            log.warning("%s %s: poll failed after retries (%s); polling on", kind.noun, task_id, answer)
             if self.outage.exceeds(self.unreachable_timeout):
-                error = self.error = self.outage.give_up(task_id)
-                return error_event(task_id, Outcome.ERROR, error.message, error_code=error.code, retryable=True)
+                error = self.error = self.outage.give_up(task_id, kind)
+                return error_event(
+                    task_id, Outcome.ERROR, error.message, error_code=error.code, retryable=True, kind=kind
+                )
         elif isinstance(answer, IceApiError):
             self.error = answer
-            return error_event(task_id, Outcome.ERROR, str(answer), error_code=answer.code)
+            return error_event(task_id, Outcome.ERROR, str(answer), error_code=answer.code, kind=kind)
         elif isinstance(answer, Exception):  # a configuration error: the same on every poll
             self.error = answer
-            return error_event(task_id, Outcome.ERROR, str(answer), error_code="InvalidConfiguration")
+            return error_event(task_id, Outcome.ERROR, str(answer), error_code="InvalidConfiguration", kind=kind)
         else:
             if self.outage.count:
                 self.outage = Outage()
@@ -268,7 +288,7 @@ class Wait:
             # (a thousand waits polling every few seconds would otherwise fill the log).
             if answer.status != self.last_status or now - self._logged_at >= LOG_EVERY:
                 note_status(log, answer)
-                log.info("ICE workflow task %s: %s (%.0fs elapsed)", task_id, answer.status, now - self.started_at)
+                log.info("%s %s: %s (%.0fs elapsed)", kind.noun, task_id, answer.status, now - self.started_at)
                 self._logged_at = now
             self.last_status = answer.status
             if answer.is_terminal:
@@ -278,9 +298,8 @@ class Wait:
             seen = f"its last status was {self.last_status!r}" if self.last_status is not None else "no status was seen"
             state = f"{seen}; {self.outage.describe()}" if self.outage.count else seen
             waited = f"after {now - self.started_at:.0f}s"
-            return error_event(
-                task_id, Outcome.TIMEOUT, f"Timed out waiting for ICE workflow task {task_id} {waited}; {state}."
-            )
+            message = f"Timed out waiting for {kind.noun} {task_id} {waited}; {state}."
+            return error_event(task_id, Outcome.TIMEOUT, message, kind=kind)
         return None
 
     def next_sleep(self) -> float:

@@ -57,7 +57,7 @@ def simulate(duration: float, poll_interval: float, max_poll_interval: float | N
         def __init__(self, **_: Any) -> None:
             pass
 
-        async def apoll_workflow_task(self, task_id: str) -> IceWorkflowTask:
+        async def apoll_job(self, kind: Any, task_id: str) -> IceWorkflowTask:
             calls.append(clock.now)
             done = clock.now - start >= duration
             return IceWorkflowTask(task_id=task_id, status="succeeded" if done else "running")

@@ -44,9 +44,14 @@ nitpick_ignore_regex = [
     (r"py:class", r".*\._\w+"),  # a private base class (show-inheritance names it; it has no page)
     # internal bases of the sensor and operator (their behaviour is on the guide pages)
     (r"py:class", r"airflow_provider_ice\.(operators\.wait_mixin\.IceWaitMixin|lineage\.IceLineageMixin)"),
+    # a type alias (documented as data: IceWorkflowTask | IceJob), which Sphinx looks up as a class
+    (r"py:class", r"airflow_provider_ice\.models\.JobRecord"),
 ]
 # Names our annotations use under TYPE_CHECKING only, as autodoc should link them.
-autodoc_type_aliases = {"IceConnectionConfig": "airflow_provider_ice.client.config.IceConnectionConfig"}
+autodoc_type_aliases = {
+    "IceConnectionConfig": "airflow_provider_ice.client.config.IceConnectionConfig",
+    "JobRecord": "airflow_provider_ice.models.JobRecord",
+}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}

@@ -15,6 +15,10 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "StartAIWorkflow": {"RequestId": "r-1", "TaskId": "t-1"},
     "GetAIWorkflowTask": {"RequestId": "r-1", "WorkflowTask": {"TaskId": "t-1", "Status": "running"}},
     "StopAIWorkflowTask": {"RequestId": "r-1", "TaskId": "t-1"},
+    "SubmitMediaProducingJob": {"RequestId": "r-1", "JobId": "j-1"},
+    "GetMediaProducingJob": {"RequestId": "r-1", "MediaProducingJob": {"JobId": "j-1", "Status": "Processing"}},
+    "SubmitMediaConvertJob": {"RequestId": "r-1", "Job": {"JobId": "j-1", "State": "Inited"}},
+    "GetMediaConvertJob": {"RequestId": "r-1", "Job": {"JobId": "j-1", "State": "Running"}},
 }
 
 

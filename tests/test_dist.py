@@ -93,7 +93,7 @@ def test_the_built_wheel_installs_into_an_older_airflow_without_moving_it(tmp_pa
         "assert get_provider_info()['versions'] == [p.__version__] != ['0+unknown']\n"
         + IMPORT_DAGBAG
         + f"bag = DagBag(dag_folder={os.path.join(ROOT, 'example_dags')!r})\n"
-        "assert not bag.import_errors and len(bag.dag_ids) == 2, (bag.import_errors, bag.dag_ids)\n"
+        "assert not bag.import_errors and len(bag.dag_ids) == 3, (bag.import_errors, bag.dag_ids)\n"
         "print(p.__version__)\n"
     )
     assert run(python, "-c", code, env=env, cwd=work).strip().splitlines()[-1] == "0.1.0"

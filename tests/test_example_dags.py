@@ -19,7 +19,7 @@ def test_example_dags_parse_without_connection_or_network():
     code = (
         "import sys\n" + IMPORT_DAGBAG + f"bag = DagBag(dag_folder={os.path.abspath(EXAMPLES)!r}, )\n"
         "assert not bag.import_errors, bag.import_errors\n"
-        "assert {'example_ice_workflow', 'example_ice_sensor'} <= set(bag.dag_ids), bag.dag_ids\n"
+        "assert {'example_ice_workflow', 'example_ice_sensor', 'example_ice_media'} <= set(bag.dag_ids), bag.dag_ids\n"
         "assert not [m for m in sys.modules if m.startswith(('alibabacloud', 'darabonba'))]\n"
         "print('ok')\n"
     )

@@ -39,6 +39,39 @@ CALLS: dict[str, tuple[str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]
 }
 
 
+def _job_calls() -> None:
+    """The other kinds' actions, the submits' queries built by their operators (as a DAG's task would)."""
+    from airflow_provider_ice.kinds import MEDIA_CONVERT, MEDIA_PRODUCING
+    from airflow_provider_ice.operators.media import (
+        IceSubmitMediaConvertJobOperator,
+        IceSubmitMediaProducingJobOperator,
+    )
+
+    config = {"Inputs": [{"Name": "in", "InputFile": {"Type": "OSS", "Media": "oss://talks/key note.mp4"}}]}
+    convert = IceSubmitMediaConvertJobOperator(
+        task_id="c", config=config, pipeline_id="p-1", user_data="order=17&run=a b", client_token="tok-1"
+    ).submit_query({})
+    producing = IceSubmitMediaProducingJobOperator(
+        task_id="p",
+        template_id="tpl-1",
+        clips_param={"Video1": "oss://talks/a b.mp4"},
+        output_media_config={"MediaURL": "oss://out/cut.mp4"},
+        output_media_target="oss-object",
+        user_data={"run": "r 1"},
+        client_token="tok-2",
+    ).submit_query({})
+    snake = {"ClientToken": "client_token", "Config": "config", "PipelineId": "pipeline_id", "UserData": "user_data"}
+    snake |= {"ClipsParam": "clips_param", "OutputMediaConfig": "output_media_config", "TemplateId": "template_id"}
+    snake |= {"OutputMediaTarget": "output_media_target"}
+    for kind, query in ((MEDIA_CONVERT, convert), (MEDIA_PRODUCING, producing)):
+        model = {snake[key]: value for key, value in query.items()}
+        CALLS[kind.submit_action] = ("submit_job", (kind, query), {}, f"{kind.submit_action}Request", model)
+        CALLS[kind.get_action] = ("get_job", (kind, "j-1"), {}, f"{kind.get_action}Request", {"job_id": "j-1"})
+
+
+_job_calls()
+
+
 def sdk_request(server: CaptureServer, action: str, sts: bool, ca_file: str | None) -> Captured:
     from alibabacloud_ice20201109 import models
     from alibabacloud_ice20201109.client import Client
@@ -55,9 +88,9 @@ def sdk_request(server: CaptureServer, action: str, sts: bool, ca_file: str | No
         region_id="cn-shanghai",
     )
     _, _, _, model, arguments = CALLS[action]
-    method = {"StartAIWorkflow": "start_aiworkflow", "GetAIWorkflowTask": "get_aiworkflow_task"}.get(
-        action, "stop_aiworkflow_task"
-    )
+    ai = {"StartAIWorkflow": "start_aiworkflow", "GetAIWorkflowTask": "get_aiworkflow_task"}
+    ai["StopAIWorkflowTask"] = "stop_aiworkflow_task"
+    method = ai.get(action) or "".join(f"_{c.lower()}" if c.isupper() else c for c in action).lstrip("_")
     getattr(Client(config), f"{method}_with_options")(getattr(models, model)(**arguments), RuntimeOptions())
     return server.take()
 

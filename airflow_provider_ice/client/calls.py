@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_ice.client.config import IceConnectionConfig
-from airflow_provider_ice.client.errors import NOT_IDEMPOTENT, in_connection
+from airflow_provider_ice.client.errors import in_connection
 from airflow_provider_ice.client.request import Answer, IceRequest, Query, aattempt, attempt
 from airflow_provider_ice.client.retry import acall_with_retries, call_with_retries
 from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.kinds import SUBMIT_ACTIONS
 
 Config = IceConnectionConfig
 Send = Callable[[IceRequest], Answer]
@@ -22,9 +23,9 @@ AsyncSend = Callable[[IceRequest], Awaitable[Answer]]
 
 
 def turn_deadline(action: str, config: IceConnectionConfig) -> float | None:
-    """How long a call may wait for its turn in the process's pacing: a start (it bills) gives up
-    unsent past its retry time limit; a poll or a stop waits its turn, however long the queue."""
-    return time.monotonic() + config.retry.max_elapsed if action in NOT_IDEMPOTENT else None
+    """How long a call may wait for its turn in the process's pacing: a start or submit (it bills)
+    gives up unsent past its retry time limit; a poll or a stop waits its turn, however long the queue."""
+    return time.monotonic() + config.retry.max_elapsed if action in SUBMIT_ACTIONS else None
 
 
 @contextmanager

@@ -5,8 +5,9 @@ codes) and failures without one (:class:`IceTransportError`: exceptions by type 
 :mod:`.failures`, pages that are not ICE's, credentials that cannot be had). Each error says whether
 it is transient (``retryable``) and whether ICE may have acted on the request (``may_have_run``).
 :func:`may_retry` applies the per-action rule: reads and stops are repeated when transient;
-StartAIWorkflow only when ICE certainly did not run it, since every task is billed and the API has
-no idempotency token.
+an action that creates a job (StartAIWorkflow, the Submit* actions) only when ICE certainly did not
+run it, since every job is billed (StartAIWorkflow has no idempotency key; a Submit* action's
+ClientToken guards Airflow's retries, not this process's).
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from airflow_provider_ice.exceptions import (
     IceServiceError,
     IceTransportError,
 )
+from airflow_provider_ice.kinds import AI_WORKFLOW, KINDS, JobKind
 
-#: Actions that create something: repeated only when the request certainly did not run.
-NOT_IDEMPOTENT = frozenset({"StartAIWorkflow"})
+#: Actions that create a job without an idempotency key: repeated only when the request certainly
+#: did not run. A Submit* action carries a ClientToken (the hook always sends one), which ICE
+#: documents as making the request idempotent: a resend answers the job the first one created.
+NOT_IDEMPOTENT = frozenset(kind.submit_action for kind in KINDS.values() if not kind.client_token)
 
 
 def is_throttling(error: IceApiError) -> bool:
@@ -220,16 +224,29 @@ def error_from_credentials(exc: BaseException, action: str, credential_type: str
     )
 
 
-def unsure_start(error: IceApiError, query: dict[str, str]) -> IceApiError:
-    """A StartAIWorkflow failure that may have created a task says so, and is not repeated by anyone."""
+def unsure_submit(error: IceApiError, kind: JobKind, query: dict[str, str]) -> IceApiError:
+    """A failed submit (StartAIWorkflow, a Submit* action) that may have created a job says so, and
+    is not repeated in this call. With a ``ClientToken``, ICE's idempotency key, the message says a
+    retry sends the same one."""
     if not error.may_have_run:
         return error
+    message, action = error.message.rstrip("."), kind.submit_action
+    token = query.get("ClientToken")
+    if token:
+        return reworded(
+            error,
+            f"{message}. {action} may have created a job (ClientToken {token}); it was not sent again in this call. "
+            f"A retry sends the same ClientToken, which ICE answers with that job instead of creating another.",
+            retryable=False,
+        )
+    noun = "task" if kind is AI_WORKFLOW else "job"
     user_data = query.get("UserData")
-    find = f"with UserData {user_data}" if user_data else "(no UserData was set: set user_data to tell tasks apart)"
+    find = f"with UserData {user_data}" if user_data else f"(no UserData was set: set user_data to tell {noun}s apart)"
+    source = f" from workflow {query['WorkflowId']}" if kind is AI_WORKFLOW else ""
     return reworded(
         error,
-        f"{error.message.rstrip('.')}. StartAIWorkflow may have created a task from workflow {query['WorkflowId']} "
-        f"{find}; it was not sent again, to avoid a second billed task. Check the ICE console before retrying.",
+        f"{message}. {action} may have created a {noun}{source} {find}; it was not sent again, to avoid a second "
+        f"billed {noun}. Check the ICE console before retrying.",
         retryable=False,
     )
 

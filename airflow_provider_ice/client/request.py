@@ -20,6 +20,7 @@ from airflow_provider_ice.client.errors import error_from_credentials, is_thrott
 from airflow_provider_ice.client.ratelimit import AdaptiveRateLimiter, limiter_for
 from airflow_provider_ice.client.signing import canonical_query, signed_headers
 from airflow_provider_ice.exceptions import NOT_SENT, IceApiError, IceNotSentError
+from airflow_provider_ice.kinds import DOCUMENTED_QUOTAS
 
 #: What a sender returns: HTTP status, headers (case-insensitive ``get``), body.
 Answer = tuple[int, Any, bytes]
@@ -138,7 +139,10 @@ def _give_up_past(deadline: float | None, delay: float, limiter: AdaptiveRateLim
 
 
 def _limiter(config: IceConnectionConfig, action: str) -> AdaptiveRateLimiter:
-    return limiter_for(config.account, config.endpoint, action, config.max_calls_per_second)
+    # An action's quota ICE publishes (SubmitMediaProducingJob: 30 a second) caps the connection's.
+    documented, configured = DOCUMENTED_QUOTAS.get(action), config.max_calls_per_second
+    cap = configured if documented is None else min(documented, configured or documented)
+    return limiter_for(config.account, config.endpoint, action, cap)
 
 
 def _learn(limiter: AdaptiveRateLimiter, sent_at: float, read: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -31,6 +31,10 @@ SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_PAYLOAD_HASH = Utils.hash(b"", SIGNATURE_ALGORITHM).hex()
 USER_AGENT = Utils.get_user_agent(CLIENT_NAME)
 _DATE, _NONCE = "x-acs-date", "x-acs-signature-nonce"
+#: Actions whose SDK request has a form body (SubmitMediaProducingJob's Timeline), sent even when it
+#: is empty: the SDK then sends and signs this content type (tests/test_wire_parity.py).
+FORM_ACTIONS = frozenset({"SubmitMediaProducingJob"})
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Stand-ins that sort nowhere near a real value: the canonical text is cut where they stand.
 _DATE_MARK, _NONCE_MARK = "\x00date\x00", "\x00nonce\x00"
 
@@ -51,6 +55,8 @@ def _template(
         "accept": "application/json",
         "x-acs-content-sha256": EMPTY_PAYLOAD_HASH,
     }
+    if action in FORM_ACTIONS:
+        headers["content-type"] = FORM_CONTENT_TYPE
     if provider_name:
         headers["x-acs-credentials-provider"] = provider_name
     if security_token:

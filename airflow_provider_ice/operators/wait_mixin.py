@@ -1,6 +1,6 @@
-"""What the sensor and the start operator share: the check before deferring, the deferral, the
-resumption with its event validated, and the verdict that writes the XCom contract (:class:`IceWaitMixin`).
-The rules themselves are :mod:`airflow_provider_ice.waiting`'s.
+"""What every ICE sensor and submitting operator share, for any job kind: the check before
+deferring, the deferral, the resumption with its event validated, and the verdict that writes the
+XCom contract (:class:`IceWaitMixin`). The rules themselves are :mod:`airflow_provider_ice.waiting`'s.
 """
 
 from __future__ import annotations
@@ -8,39 +8,49 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.kinds import AI_WORKFLOW, JobKind
 from airflow_provider_ice.lineage import IceLineageMixin
-from airflow_provider_ice.models import IceWorkflowTask
 from airflow_provider_ice.waiting import XCOM_RETURN_VALUE, Outcome, Wait, decide, describe, task_result_xcoms
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.models import JobRecord
 
 
-def push_task_results(context: Any, task: IceWorkflowTask, *, include_return_value: bool) -> None:
-    """Push ``node_results`` and ``status`` (and ``return_value`` when the caller will not return it)."""
+def push_task_results(context: Any, task: JobRecord, *, include_return_value: bool) -> None:
+    """Push the job's XCom contract (``return_value`` only when the caller will not return it)."""
     ti = context["ti"]
     for key, value in task_result_xcoms(task).items():
         if key != XCOM_RETURN_VALUE or include_return_value:
             ti.xcom_push(key=key, value=value)
 
 
-#: The trigger's class path, for ``StartTriggerArgs`` (Airflow takes it as a string); the trigger
+#: The triggers' class paths, for ``StartTriggerArgs`` (Airflow takes them as strings); the trigger
 #: module itself loads only when a task defers (it imports airflow.triggers.base, which DAG parsing does not need).
 TRIGGER_CLASSPATH = "airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger"
+JOB_TRIGGER_CLASSPATH = "airflow_provider_ice.triggers.ice.IceJobTrigger"
 #: Airflow's own deferral timeout waits this long past the trigger's deadline: only a backstop.
 DEFERRAL_GRACE = timedelta(minutes=5)
 
 
-def make_trigger(**kwargs: Any) -> Any:
-    """An :class:`~airflow_provider_ice.triggers.ice.IceWorkflowTaskTrigger`, imported on first use."""
-    from airflow_provider_ice.triggers.ice import IceWorkflowTaskTrigger
+def trigger_target(kind: JobKind, job_id: str) -> tuple[str, dict[str, Any]]:
+    """The trigger class path for ``kind`` and the kwargs that name the job: AI workflows keep
+    their own trigger (its serialized form predates the other kinds), every other kind shares one."""
+    if kind is AI_WORKFLOW:
+        return TRIGGER_CLASSPATH, {"workflow_task_id": job_id}
+    return JOB_TRIGGER_CLASSPATH, {"kind": kind.name, "job_id": job_id}
 
-    return IceWorkflowTaskTrigger(**kwargs)
+
+def make_trigger(classpath: str = TRIGGER_CLASSPATH, **kwargs: Any) -> Any:
+    """The trigger at ``classpath`` (one of :mod:`airflow_provider_ice.triggers.ice`'s), imported on first use."""
+    from airflow_provider_ice.triggers import ice
+
+    return getattr(ice, classpath.rpartition(".")[2])(**kwargs)
 
 
 def deferral_timeout(timeout: float | None) -> timedelta | None:
@@ -49,9 +59,10 @@ def deferral_timeout(timeout: float | None) -> timedelta | None:
 
 
 class IceWaitMixin(IceLineageMixin):
-    """Shared by :class:`~airflow_provider_ice.sensors.ice.IceWorkflowTaskSensor` and
-    :class:`~airflow_provider_ice.operators.ice.IceStartAIWorkflowOperator`."""
+    """Shared by every ICE sensor and submitting operator; ``kind`` says which job family."""
 
+    #: the job kind this operator waits on
+    kind: ClassVar[JobKind] = AI_WORKFLOW
     ice_conn_id: str
     region_id: str | None
     accept_partial_success: bool
@@ -69,9 +80,10 @@ class IceWaitMixin(IceLineageMixin):
     def wait_trigger_kwargs(
         self, workflow_task_id: str, poll_interval: float, timeout: float | None, **extra: Any
     ) -> dict[str, Any]:
-        """The trigger's kwargs for waiting on ``workflow_task_id`` with this operator's settings (JSON-safe)."""
+        """The trigger's kwargs for waiting on ``workflow_task_id`` (a job id of this operator's kind)
+        with this operator's settings (JSON-safe)."""
         return {
-            "workflow_task_id": workflow_task_id,
+            **trigger_target(self.kind, workflow_task_id)[1],
             "ice_conn_id": self.ice_conn_id,
             "region_id": self.region_id,
             "poll_interval": float(poll_interval),
@@ -99,14 +111,27 @@ class IceWaitMixin(IceLineageMixin):
             unreachable_timeout=self.unreachable_timeout,
             started_at=now,
             deadline=None if timeout is None else now + float(timeout),
+            kind=self.kind,
         )
 
-    def poll(self, workflow_task_id: str) -> IceWorkflowTask | Exception:
-        """One poll through the sync hook: the task, or the error of a poll that failed after retries."""
+    def defer_to_trigger(
+        self, workflow_task_id: str, poll_interval: float, timeout: float | None, **extra: Any
+    ) -> None:
+        """Defer to this kind's trigger, waiting on ``workflow_task_id`` (resumes in :meth:`execute_complete`)."""
+        classpath = trigger_target(self.kind, workflow_task_id)[0]
+        kwargs = self.wait_trigger_kwargs(workflow_task_id, poll_interval, timeout, **extra)
+        self.defer(  # type: ignore[attr-defined]
+            trigger=make_trigger(classpath, **kwargs),
+            method_name="execute_complete",
+            timeout=deferral_timeout(timeout),
+        )
+
+    def poll(self, workflow_task_id: str) -> JobRecord | Exception:
+        """One poll through the sync hook: the job, or the error of a poll that failed after retries."""
         from airflow_provider_ice.exceptions import IceConfigurationError
 
         try:
-            return self.hook.get_workflow_task(workflow_task_id)
+            return self.hook.get_job(self.kind, workflow_task_id)
         except (IceApiError, IceConfigurationError) as exc:
             return exc
 
@@ -120,61 +145,64 @@ class IceWaitMixin(IceLineageMixin):
             region_id = self.hook.get_connection_config().region_id
         except Exception:
             return
-        self.log.info("%s", console_hint(workflow_task_id, region_id))
+        self.log.info("%s", console_hint(workflow_task_id, region_id, self.kind.label))
 
-    def first_check(self, workflow_task_id: str) -> IceWorkflowTask | None:
+    def first_check(self, workflow_task_id: str) -> JobRecord | None:
         """The check before deferring; None when ICE cannot be reached now (the trigger polls on)."""
         try:
-            return self.hook.get_workflow_task(workflow_task_id)
+            return self.hook.get_job(self.kind, workflow_task_id)
         except IceApiError as exc:
             if not exc.retryable:
                 raise
-            self.log.warning("ICE workflow task %s: check failed after retries (%s); deferring", workflow_task_id, exc)
+            self.log.warning("%s %s: check failed after retries (%s); deferring", self.kind.noun, workflow_task_id, exc)
             return None
 
-    #: Outputs of the task :meth:`finish` ended on (a tuple, so that None Outputs still count).
+    #: ``return_value`` of the job :meth:`finish` ended on (a tuple, so that None still counts).
     _finished: tuple[Any] | None = None
 
-    def finish(self, context: Any, task: IceWorkflowTask) -> Any:
-        """Write the XCom contract for a terminal task, then return its Outputs or raise. Once per
-        instance: a second call returns the first one's Outputs.
+    def finish(self, context: Any, task: JobRecord) -> Any:
+        """Write the XCom contract for a terminal job, then return its ``return_value`` (an AI
+        workflow task's Outputs, another kind's result fields) or raise. Once per instance: a second
+        call returns the first one's value.
 
-        A failure raises :class:`AirflowFailException`: the remote task will not change, so Airflow
+        A failure raises :class:`AirflowFailException`: the remote job will not change, so Airflow
         retries would only repeat the verdict.
         """
         if self._finished is not None:
             return self._finished[0]
         self.record_lineage(task, self.hook)
-        outcome = decide(task.status, self.accept_partial_success)
+        outcome = decide(task.status, self.accept_partial_success, task.kind)
         message = describe(task, outcome)
         succeeded = outcome is Outcome.SUCCESS
         if self.do_xcom_push:
-            # On success the caller returns Outputs and Airflow pushes return_value itself.
+            # On success the caller returns return_value and Airflow pushes it itself.
             push_task_results(context, task, include_return_value=not succeeded)
         if not succeeded:
             raise AirflowFailException(message)
         self.log.info("%s", message)
-        self._finished = (task.outputs,)
-        return task.outputs
+        value = task.xcom_values()[XCOM_RETURN_VALUE]
+        self._finished = (value,)
+        return value
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger: validate its event, fetch the final record, decide."""
-        if not isinstance(event, dict) or event.get("status") not in set(Outcome) or not event.get("workflow_task_id"):
-            raise AirflowException(f"Unexpected event from IceWorkflowTaskTrigger: {event!r}")
+        id_key = self.kind.id_xcom_key
+        if not isinstance(event, dict) or event.get("status") not in set(Outcome) or not event.get(id_key):
+            raise AirflowException(f"Unexpected event from the ICE trigger ({self.kind.name}): {event!r}")
         status = Outcome(event["status"])
         if status is Outcome.TIMEOUT:
-            raise AirflowSensorTimeout(event.get("message") or "Timed out waiting for the ICE workflow task.")
+            raise AirflowSensorTimeout(event.get("message") or f"Timed out waiting for the {self.kind.noun}.")
         if status is Outcome.ERROR:
             raise IceApiError(
                 event.get("error_code") or "TriggerError",
                 event.get("message") or "the trigger failed",
                 retryable=bool(event.get("retryable")),
             )
-        # The event stays small; Outputs and NodeResults (any size) come from one more call here.
-        task = self.hook.get_workflow_task(event["workflow_task_id"])
+        # The event stays small; the job's results (any size) come from one more call here.
+        task = self.hook.get_job(self.kind, event[id_key])
         if not task.is_terminal:
             raise AirflowException(
                 f"The trigger reported {event.get('task_status')!r} but ICE now says {task.status!r} "
-                f"for task {task.task_id}."
+                f"for {self.kind.noun} {task.job_id}."
             )
         return self.finish(context, task)

@@ -1,4 +1,5 @@
-"""IceWorkflowTaskTrigger: wait on an ICE AI workflow task in the triggerer, asynchronously.
+"""IceJobTrigger: wait on an ICE job of any kind in the triggerer, asynchronously;
+IceWorkflowTaskTrigger: the same for an AI workflow task.
 
 Module import is cheap (no SDK, no aiohttp): DAG files import it through the sensor.
 """
@@ -15,6 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_ice import DEFAULT_CONN_ID
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.kinds import AI_WORKFLOW, kind_named
 from airflow_provider_ice.params import require_positive
 from airflow_provider_ice.version_compat import degrade_stop_on_kill, refuse_end_from_trigger
 from airflow_provider_ice.waiting import (
@@ -25,7 +27,7 @@ from airflow_provider_ice.waiting import (
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
-    from airflow_provider_ice.models import IceWorkflowTask
+    from airflow_provider_ice.models import JobRecord
 
 #: Seconds to wait for the triggerer to store one XCom before sending them with the event instead.
 XCOM_PUSH_TIMEOUT = 30.0
@@ -42,10 +44,10 @@ FIRST_POLLS_PER_SPREAD = 1000
 _first_polls_pending = 0
 
 
-class IceWorkflowTaskTrigger(BaseTrigger):
-    """Poll GetAIWorkflowTask until the task is terminal; yield exactly one event.
+class IceJobTrigger(BaseTrigger):
+    """Poll an ICE job's get action until the job is terminal; yield exactly one event.
 
-    :param workflow_task_id: the ICE TaskId.
+    :param job_id: the job's id (what its submit action returned).
     :param ice_conn_id: the ``alibaba_cloud_ice`` connection; default ``ice_default``.
     :param region_id: the ICE region instead of the connection's ``region_id``; default None: the
         connection's.
@@ -55,14 +57,15 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         ``poll_interval`` (or None) polls at a fixed rate.
     :param timeout: seconds from now after which a ``timeout`` event ends the wait; default None: no
         limit.
-    :param accept_partial_success: whether ``partial-succeeded`` is a ``success`` event; default
-        False: a ``failure``.
+    :param accept_partial_success: whether a partial success (an AI workflow's ``partial-succeeded``)
+        is a ``success`` event; default False: a ``failure``.
     :param deadline: absolute end of the wait (epoch seconds); default None: now + ``timeout``. Set
         by :meth:`serialize` so that a trigger rebuilt after a triggerer restart keeps the original
         deadline.
     :param started_at: when the wait began (epoch seconds), kept across restarts the same way;
         default None: now.
-    :param stop_on_kill: ask ICE to stop the task (StopAIWorkflowTask) when a user kills the deferred
+    :param stop_on_kill: ask ICE to stop the job (StopAIWorkflowTask; the other kinds have no stop
+        action, and this does nothing for them) when a user kills the deferred
         task (mark failed/success, clear): Airflow >= 3.3 (below, a warning says it cannot work
         there). ICE stops real-time (live, RTC) tasks only: an offline task keeps running until it
         ends, and the refusal is logged saying so. Never on triggerer restart or timeout. Set by the
@@ -76,10 +79,12 @@ class IceWorkflowTaskTrigger(BaseTrigger):
     :param unreachable_timeout: end with an ``error`` event once every poll has failed for this many
         seconds (the message gives the first failure, the number of failed polls and the last
         error); default 3600; None: poll on until the deadline.
+    :param kind: the job's kind, by name (``media_producing``, ``media_convert``…:
+        :data:`airflow_provider_ice.kinds.KINDS`).
 
-    The event is ``{"status": "success" | "failure" | "error" | "timeout", "workflow_task_id",
-    "task_status", "message", "error_code", "retryable"}``: never Outputs or NodeResults, which the
-    resuming task fetches whatever their size. Transient API failures are retried by the hook;
+    The event is ``{"status": "success" | "failure" | "error" | "timeout", "job_id", "task_status",
+    "message", "error_code", "retryable"}``: never the job's results, which the resuming task
+    fetches whatever their size. Transient API failures are retried by the hook;
     when its retries run out the trigger keeps polling at its interval, until ``unreachable_timeout``
     or the deadline; a permanent error ends the wait with an ``error`` event. No credential is
     ever serialized.
@@ -87,7 +92,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
 
     def __init__(
         self,
-        workflow_task_id: str,
+        job_id: str,
         ice_conn_id: str = DEFAULT_CONN_ID,
         region_id: str | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -100,15 +105,18 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         end_from_trigger: bool = False,
         soft_fail: bool = False,
         unreachable_timeout: float | None = DEFAULT_UNREACHABLE_TIMEOUT,
+        *,
+        kind: str,
     ) -> None:
         super().__init__()
+        self.kind = kind_named(kind)
         require_positive("poll_interval", poll_interval)
         require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
         if stop_on_kill:
             degrade_stop_on_kill()
         if end_from_trigger:
             refuse_end_from_trigger()
-        self.workflow_task_id = workflow_task_id
+        self.job_id = job_id
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
         self.poll_interval = float(poll_interval)
@@ -123,11 +131,15 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             deadline = self.started_at + float(timeout)
         self.deadline = deadline
 
+    def _identity(self) -> dict[str, Any]:
+        """The kwargs that name the job."""
+        return {"kind": self.kind.name, "job_id": self.job_id}
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "workflow_task_id": self.workflow_task_id,
+                **self._identity(),
                 "ice_conn_id": self.ice_conn_id,
                 "region_id": self.region_id,
                 "poll_interval": self.poll_interval,
@@ -152,7 +164,7 @@ class IceWorkflowTaskTrigger(BaseTrigger):
             await hook.aclose()
         yield await self._end_task_event(event, task) if self.end_from_trigger else TriggerEvent(event)
 
-    async def _end_task_event(self, event: dict[str, Any], task: IceWorkflowTask | None) -> TriggerEvent:
+    async def _end_task_event(self, event: dict[str, Any], task: JobRecord | None) -> TriggerEvent:
         """Finish the Airflow task from the triggerer, with the same verdicts as ``execute_complete``."""
         from airflow.triggers.base import TaskFailedEvent, TaskSkippedEvent, TaskSuccessEvent
 
@@ -204,18 +216,18 @@ class IceWorkflowTaskTrigger(BaseTrigger):
 
     async def on_kill(self) -> None:
         """Airflow >= 3.3 calls this on user kills only (``cleanup`` runs on every exit)."""
-        if not self.stop_on_kill:
+        if not self.stop_on_kill or self.kind.stop_action is None:
             return
         from airflow_provider_ice.hooks.ice import IceHook
         from airflow_provider_ice.waiting import log_stop
 
         async with IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id) as hook:
             try:
-                await hook.astop_ai_workflow_task(self.workflow_task_id)
+                await hook.astop_ai_workflow_task(self.job_id)
             except (IceApiError, IceConfigurationError) as exc:
-                log_stop(self.log, self.workflow_task_id, exc)
+                log_stop(self.log, self.job_id, exc)
             else:
-                log_stop(self.log, self.workflow_task_id, None)
+                log_stop(self.log, self.job_id, None)
 
     async def _first_poll_delay(self) -> None:
         global _first_polls_pending
@@ -226,13 +238,13 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         finally:
             _first_polls_pending -= 1
 
-    async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], IceWorkflowTask | None]:
-        """Poll until the wait ends; return the event and, if the task is terminal, its record."""
-        from airflow_provider_ice.models import IceWorkflowTask
+    async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], JobRecord | None]:
+        """Poll until the wait ends; return the event and, if the job is terminal, its record."""
         from airflow_provider_ice.waiting import Wait
 
         wait = Wait(
-            self.workflow_task_id,
+            self.job_id,
+            kind=self.kind,
             accept_partial_success=self.accept_partial_success,
             poll_interval=self.poll_interval,
             max_poll_interval=self.max_poll_interval,
@@ -245,12 +257,29 @@ class IceWorkflowTaskTrigger(BaseTrigger):
         # deferring task has just checked the status itself, so nothing is lost.
         await self._first_poll_delay()
         while True:
-            answer: IceWorkflowTask | Exception
+            answer: JobRecord | Exception
             try:
-                answer = await hook.apoll_workflow_task(self.workflow_task_id)
+                answer = await hook.apoll_job(self.kind, self.job_id)
             except (IceApiError, IceConfigurationError) as exc:
                 answer = exc
             event = wait.step(answer, self.log)
             if event is not None:
-                return dict(event), answer if isinstance(answer, IceWorkflowTask) and answer.is_terminal else None
+                return event, None if isinstance(answer, Exception) or not answer.is_terminal else answer
             await asyncio.sleep(wait.next_sleep())
+
+
+class IceWorkflowTaskTrigger(IceJobTrigger):
+    """Poll GetAIWorkflowTask until the AI workflow task is terminal; yield exactly one event.
+
+    :param workflow_task_id: the ICE TaskId.
+
+    The other parameters are :class:`IceJobTrigger`'s (``kind`` is AI workflows). The event is
+    ``{"status", "workflow_task_id", "task_status", "message", "error_code", "retryable"}``.
+    """
+
+    def __init__(self, workflow_task_id: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(workflow_task_id, *args, kind=AI_WORKFLOW.name, **kwargs)
+        self.workflow_task_id = workflow_task_id
+
+    def _identity(self) -> dict[str, Any]:
+        return {"workflow_task_id": self.job_id}

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_ice.testing.emulator.flow_control import FlowControl
+from airflow_provider_ice.testing.emulator.jobs import JobBook
 from airflow_provider_ice.testing.emulator.records import (
     FAULT_KINDS,
     REALTIME_TYPES,
@@ -50,6 +51,8 @@ class IceBackend:
         self._calls: Counter[tuple[str, str | None]] = Counter()
         #: per-account, per-action calls a second (off until set): ``FlowControl.set(action, rate, code)``
         self.flow_control = FlowControl()
+        #: the other job families' jobs and plans (media producing, MediaConvert): :class:`.jobs.JobBook`
+        self.jobs = JobBook(clock)
 
     # ---- set-up -----------------------------------------------------------------------------
 
@@ -156,13 +159,16 @@ class IceBackend:
             self.faults.clear()
             self._calls.clear()
         self.flow_control.reset()
+        self.jobs.reset()
 
     def load_scenario(self, scenario: dict[str, Any]) -> None:
         """``{"workflows": [{"workflow_id": ..., ...}], "tasks": [{"workflow_id": ..., "task_id": ...}],
-        "faults": [{"kind": ..., "count": ...}], "flow_control": [{"action": ..., "rate": ..., "code": ...}]}``
+        "faults": [{"kind": ..., "count": ...}], "flow_control": [{"action": ..., "rate": ..., "code": ...}],
+        "job_plans": [{"family": ..., "final_status": ...}], "jobs": [{"family": ..., "job_id": ...}]}``
 
         :param scenario: the lists above, each entry the keyword arguments of :meth:`add_workflow`,
-            :meth:`add_task`, :meth:`inject` or the flow control's ``set`` (``--scenario`` of the CLI).
+            :meth:`add_task`, :meth:`inject`, the flow control's ``set``, or the job book's ``plan``
+            and ``add`` (``--scenario`` of the CLI).
         """
         for wf in scenario.get("workflows", []):
             self.add_workflow(**wf)
@@ -172,6 +178,10 @@ class IceBackend:
             self.inject(**fault)
         for limit in scenario.get("flow_control", []):
             self.flow_control.set(**limit)
+        for plan in scenario.get("job_plans", []):
+            self.jobs.plan(**plan)
+        for job in scenario.get("jobs", []):
+            self.jobs.add(**job)
 
     # ---- observation ------------------------------------------------------------------------
 
@@ -179,7 +189,7 @@ class IceBackend:
         """Requests received (faulted and rejected ones included), by action and/or task id.
 
         :param action: count only this action's; default None: every action.
-        :param task_id: count only calls naming this TaskId; default None: any.
+        :param task_id: count only calls naming this TaskId (or JobId); default None: any.
         """
         with self._lock:
             return sum(

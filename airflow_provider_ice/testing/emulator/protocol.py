@@ -23,6 +23,7 @@ from aiohttp import web
 
 from airflow_provider_ice.testing.emulator.backend import IceBackend
 from airflow_provider_ice.testing.emulator.gateway import Gateway
+from airflow_provider_ice.testing.emulator.jobs import JOB_ACTIONS
 from airflow_provider_ice.testing.emulator.records import FAULT_KINDS, ApiError, EmulatedTask, Fault, FaultKind
 
 BACKEND_KEY = web.AppKey("backend", IceBackend)
@@ -163,6 +164,8 @@ def answer(backend: IceBackend, action: str, params: dict[str, str]) -> dict[str
         return task_answer(backend.get(params))
     if action == "StopAIWorkflowTask":
         return {"TaskId": backend.stop(params).task_id}
+    if action in JOB_ACTIONS:
+        return backend.jobs.answer(action, params)
     raise ApiError("InvalidApi.NotFound", "Specified api is not found, please check your url and method.")
 
 
@@ -174,7 +177,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     # be decoded twice), and the signature covers the values exactly as the client encoded them.
     query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
     params = dict(query)
-    backend.record_call(action, params.get("TaskId"))
+    backend.record_call(action, params.get("TaskId") or params.get("JobId"))
     if gateway.request_line_too_long(request.method, request.raw_path):
         return _html(414, "414 Request-URI Too Large")  # the web server in front of the gateway
     body = await request.read()
@@ -218,6 +221,12 @@ async def _control(request: web.Request) -> web.Response:
             return _json(200, asdict(backend.add_workflow(**payload)))
         if what == "tasks":
             return _json(200, {"task_id": backend.add_task(**payload)})
+        if what == "jobs" and request.method == "GET":
+            return _json(200, {"jobs": backend.jobs.snapshot()})
+        if what == "jobs":
+            return _json(200, {"job_id": backend.jobs.add(**payload)})
+        if what == "job_plans":
+            return _json(200, asdict(backend.jobs.plan(**payload)))
         if what == "faults" and request.method == "DELETE":
             backend.clear_faults()
             return _json(200, {})

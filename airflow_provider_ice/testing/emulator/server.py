@@ -258,6 +258,27 @@ class IceEmulatorProcess(EmulatorEndpoint):
         """
         self._control("faults", {"kind": kind, "count": count, **kwargs})
 
+    def plan_jobs(self, family: str, **plan: Any) -> dict[str, Any]:
+        """How ``family``'s next jobs behave (``POST /_emulator/job_plans``; :class:`.jobs.JobPlan`).
+
+        :param family: ``media_producing`` or ``media_convert``.
+        :param plan: :class:`.jobs.JobPlan`'s fields.
+        """
+        return self._control("job_plans", {"family": family, **plan})
+
+    def add_job(self, family: str, job_id: str | None = None, **kwargs: Any) -> str:
+        """A job as if submitted (``POST /_emulator/jobs``); returns its id.
+
+        :param family: its family.
+        :param job_id: its id; default None: a random one.
+        :param kwargs: ``params`` and :class:`.jobs.JobPlan`'s fields.
+        """
+        return self._control("jobs", {"family": family, "job_id": job_id, **kwargs})["job_id"]
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job of the other families: ``{"family", "job_id", "status", "params"}``."""
+        return list(self._control("jobs", method="GET")["jobs"])
+
     @property
     def pid(self) -> int | None:
         """The emulator process's id while it runs (to pin it to a core, say)."""

@@ -1,0 +1,75 @@
+"""DAGs the job-kind tests run with dag.test(): a sensor per kind and mode, an operator per kind
+and way of waiting. dag_id ``ice_job_<kind>_<mode>`` (the JobId from the ``job_id`` param) and
+``ice_submit_<kind>_<wait>``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.common.compat.sdk import DAG, task
+
+from airflow_provider_ice.operators.media import IceSubmitMediaConvertJobOperator, IceSubmitMediaProducingJobOperator
+from airflow_provider_ice.sensors.media import IceMediaConvertJobSensor, IceMediaProducingJobSensor
+from airflow_provider_ice.version_compat import AIRFLOW_V_3_0
+
+MODES = ("poke", "deferrable") if AIRFLOW_V_3_0 else ("poke", "reschedule", "deferrable")
+SENSORS = {"media_producing": IceMediaProducingJobSensor, "media_convert": IceMediaConvertJobSensor}
+CONFIG = {
+    "Inputs": [{"Name": "in", "InputFile": {"Type": "OSS", "Media": "oss://media-in/raw/talk.mp4"}}],
+    "Outputs": [{"Name": "hd", "OutputFile": {"Type": "OSS", "Media": "oss://media-out/hd/talk.mp4"}}],
+}
+OUTPUT_MEDIA = {"MediaURL": "https://media-out.oss-cn-shanghai.aliyuncs.com/cut/talk.mp4"}
+
+
+def _reader(task_id: str, id_key: str) -> Any:
+    # One XCom (a dict return would be split per key, and Airflow 3.0 rejects a None one).
+    @task(task_id="read", multiple_outputs=False)
+    def read(ti: Any = None) -> dict[str, Any]:
+        return {"id": ti.xcom_pull(task_ids=task_id, key=id_key), "result": ti.xcom_pull(task_ids=task_id)}
+
+    return read()
+
+
+def sensor_dag(kind: str, mode: str) -> DAG:
+    with DAG(f"ice_job_{kind}_{mode}", schedule=None, params={"job_id": ""}) as dag:
+        wait = SENSORS[kind](
+            task_id="wait",
+            job_id="{{ params.job_id }}",
+            deferrable=mode == "deferrable",
+            mode="reschedule" if mode == "reschedule" else "poke",
+            poke_interval=0.1,
+            timeout=60,
+            retries=1,  # a failed ICE job must not be retried: the verdict cannot change
+            retry_delay=timedelta(seconds=0.1),
+        )
+        wait >> _reader("wait", "status")
+    return dag
+
+
+def operator_dag(kind: str, deferrable: bool) -> DAG:
+    with DAG(f"ice_submit_{kind}_{'deferrable' if deferrable else 'sync'}", schedule=None) as dag:
+        common: dict[str, Any] = {
+            "task_id": "submit",
+            "deferrable": deferrable,
+            "poll_interval": 0.1,
+            "timeout": 60,
+            "retries": 1,
+            "retry_delay": timedelta(seconds=0.1),
+            "user_data": {"run": "{{ run_id }}"},
+        }
+        if kind == "media_convert":
+            submit: Any = IceSubmitMediaConvertJobOperator(config=CONFIG, pipeline_id="pipe-1", **common)
+        else:
+            submit = IceSubmitMediaProducingJobOperator(
+                project_id="proj-1", output_media_config=OUTPUT_MEDIA, output_media_target="oss-object", **common
+            )
+        submit >> _reader("submit", "job_id")
+    return dag
+
+
+for _kind in SENSORS:
+    for _mode in MODES:
+        globals()[f"dag_{_kind}_{_mode}"] = sensor_dag(_kind, _mode)
+    for _deferrable in (False, True):
+        globals()[f"dag_submit_{_kind}_{_deferrable}"] = operator_dag(_kind, _deferrable)

@@ -1,0 +1,136 @@
+"""The media job kinds (media producing, MediaConvert) in real DAG runs (dag.test() on the installed
+Airflow) against the emulator: every sensor mode, each documented final status and an undocumented
+one, the operators' single submit. The statuses are spelled here from ICE's Get* pages, not read
+from the provider's kinds table."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.dagrun import run_dag
+from tests.helpers import use_connection, wait_until
+
+SENSOR_DAGS = "ice_job_dags.py"
+#: (success, failures, running statuses) per kind, from GetMediaProducingJob's and GetMediaConvertJob's pages
+STATUSES = {
+    "media_producing": ("Success", ("Failed",), ("Init", "Queuing", "Processing")),
+    "media_convert": ("Complete", ("Error", "Cancelled"), ("Inited", "Running")),
+}
+GET = {"media_producing": "GetMediaProducingJob", "media_convert": "GetMediaConvertJob"}
+SUBMIT = {"media_producing": "SubmitMediaProducingJob", "media_convert": "SubmitMediaConvertJob"}
+PARAMS = {
+    "media_producing": {"ProjectId": "proj-1", "OutputMediaConfig": '{"MediaURL": "oss://media-out/cut.mp4"}'},
+    "media_convert": {"Config": '{"Inputs": [], "Outputs": []}', "PipelineId": "pipe-1"},
+}
+
+
+@pytest.fixture
+def emulator(ice_emulator, ice_connection, ice_airflow_db):
+    return ice_emulator
+
+
+def modes() -> list[str]:
+    from airflow_provider_ice.version_compat import AIRFLOW_V_3_0
+
+    return ["poke", "deferrable"] if AIRFLOW_V_3_0 else ["poke", "reschedule", "deferrable"]
+
+
+def add_job(emulator, kind, **plan):
+    return emulator.backend.jobs.add(kind, params=PARAMS[kind], **{"running_polls": 2, **plan})
+
+
+def wait_dag(kind, mode, job_id):
+    return run_dag(SENSOR_DAGS, f"ice_job_{kind}_{mode}", job_id=job_id)
+
+
+@pytest.mark.parametrize("mode", modes())
+@pytest.mark.parametrize("kind", list(STATUSES))
+def test_a_successful_job_succeeds_in_every_mode(emulator, kind, mode):
+    job_id = add_job(emulator, kind)
+    result = wait_dag(kind, mode, job_id)
+    assert result.state == "success"
+    xcom = result.xcoms_of("wait")
+    assert xcom["status"] == STATUSES[kind][0]
+    assert xcom["return_value"]["JobId"] == job_id
+    assert "Code" not in xcom["return_value"]  # an empty field is left out
+    assert result.xcoms_of("read")["return_value"] == {"id": STATUSES[kind][0], "result": xcom["return_value"]}
+    # 2 running answers then the final one; deferrable adds the fetch on resume.
+    assert emulator.backend.calls(GET[kind], job_id) == (4 if mode == "deferrable" else 3)
+
+
+@pytest.mark.parametrize("mode", modes())
+@pytest.mark.parametrize(("kind", "final"), [(k, f) for k, (_, fails, _) in STATUSES.items() for f in fails])
+def test_a_failed_job_fails_once_with_ices_error_and_keeps_its_result(emulator, kind, final, mode, caplog, capfd):
+    caplog.set_level(logging.INFO)
+    job_id = add_job(emulator, kind, final_status=final, error_code="InputNotFound", error_message="no such object")
+    result = wait_dag(kind, mode, job_id)
+    assert result.task_states["wait"] == "failed"
+    assert result.try_numbers["wait"] == 1  # no retry of a verdict that cannot change
+    xcom = result.xcoms_of("wait")
+    assert xcom["status"] == final
+    assert (xcom["return_value"]["Code"], xcom["return_value"]["Message"]) == ("InputNotFound", "no such object")
+    out, err = capfd.readouterr()
+    logs = out + err + caplog.text
+    assert f"ended with status {final!r}; error InputNotFound: no such object" in logs, logs[-3000:]
+
+
+@pytest.mark.parametrize("mode", modes())
+@pytest.mark.parametrize("kind", list(STATUSES))
+def test_an_undocumented_status_is_warned_about_once_and_polled_on(emulator, kind, mode, caplog, capfd):
+    caplog.set_level(logging.INFO)
+    job_id = add_job(emulator, kind, running_status="Transcoding", running_polls=3)
+    result = wait_dag(kind, mode, job_id)
+    assert result.state == "success"
+    logs = "".join(capfd.readouterr()) + caplog.text
+    assert "reports status 'Transcoding', which is none of the statuses ICE documents" in logs, logs[-3000:]
+
+
+@pytest.mark.parametrize("kind", list(STATUSES))
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_the_operator_submits_once_and_writes_the_documented_keys(emulator, kind, deferrable):
+    emulator.backend.jobs.plan(kind, running_polls=1)
+    result = run_dag(SENSOR_DAGS, f"ice_submit_{kind}_{'deferrable' if deferrable else 'sync'}")
+    assert result.state == "success", result
+    [job] = emulator.backend.jobs.snapshot()
+    assert emulator.backend.calls(SUBMIT[kind]) == 1
+    xcom = result.xcoms_of("submit")
+    assert set(xcom) == {"job_id", "return_value", "status"}
+    assert xcom["job_id"] == job["job_id"] == xcom["return_value"]["JobId"]
+    assert xcom["status"] == STATUSES[kind][0]
+    assert result.xcoms_of("read")["return_value"]["id"] == job["job_id"]
+    assert job["params"]["ClientToken"]  # ICE's idempotency key, on every submit
+    assert job["params"]["UserData"].startswith('{"run":"manual__')  # a dict, JSON-encoded after rendering
+
+
+@pytest.mark.parametrize("kind", list(STATUSES))
+def test_a_submit_whose_answer_is_lost_is_resent_with_its_client_token_and_makes_one_job(emulator, monkeypatch, kind):
+    """A read timeout on the submit: the request may have run, so the resend carries the same
+    ClientToken, which ICE answers with the job the first one made (its documented idempotence)."""
+    use_connection(monkeypatch, emulator, read_timeout=0.3)
+    emulator.backend.jobs.plan(kind, running_polls=0)
+    emulator.backend.inject("delay", 1, action=SUBMIT[kind], delay=0.6)
+    result = run_dag(SENSOR_DAGS, f"ice_submit_{kind}_sync")
+    assert result.state == "success"
+    assert result.try_numbers["submit"] == 1
+    sent = emulator.backend.calls(SUBMIT[kind])
+    assert sent >= 2  # resent (more than once if the machine is slow)
+    # The first submit is answered late (after its delay): wait for it, then count the jobs.
+    wait_until(lambda: emulator.backend.jobs.submits_handled >= sent, "the delayed submit to be handled")
+    assert len(emulator.backend.jobs.snapshot()) == 1
+
+
+def test_the_media_example_renders_then_transcodes_what_was_rendered(emulator):
+    result = run_dag("ice_media_example.py", "example_ice_media", project_id="proj-7", bucket="media-out")
+    assert result.state == "success", result
+    render, transcode = sorted(emulator.backend.jobs.snapshot(), key=lambda job: job["family"], reverse=True)
+    assert (render["family"], render["params"]["ProjectId"]) == ("media_producing", "proj-7")
+    rendered = result.xcoms_of("render")["return_value"]["MediaURL"]
+    assert rendered.startswith("oss://media-out/cuts/manual__")
+    assert f'"Media":"{rendered}"' in transcode["params"]["Config"]  # the second job read the first's XCom
+    assert result.xcoms_of("report")["return_value"] == {
+        "rendered": rendered,
+        "transcode_job": transcode["job_id"],
+        "transcode_status": "Complete",
+    }
