@@ -3,7 +3,9 @@ for every action the hook sends, on both paths. What reached the server is count
 
 StartAIWorkflow is billed and has no idempotency token: it is sent again only when the server
 certainly did not get it (a refused connection, a failed handshake), and exactly once after any
-failure once the request was written. Reads and stops are sent again at every phase.
+failure once the request was written. The Submit* actions carry a ClientToken, ICE's idempotency
+key: they are sent again at every phase, with the same token. Reads and stops are sent again at
+every phase.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import pytest
 
 from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.kinds import MEDIA_CONVERT, MEDIA_PRODUCING
 from airflow_provider_ice.testing.emulator.tls import server_certificate
 from tests.fault_server import AFTER_REQUEST, FaultServer, Phase
 from tests.helpers import call
@@ -24,6 +27,10 @@ ACTIONS = {
     "StartAIWorkflow": ("start_ai_workflow", ("wf",)),
     "GetAIWorkflowTask": ("get_workflow_task", ("t-1",)),
     "StopAIWorkflowTask": ("stop_ai_workflow_task", ("t-1",)),
+    "SubmitMediaProducingJob": ("submit_job", (MEDIA_PRODUCING, {"ProjectId": "p", "OutputMediaConfig": "{}"})),
+    "GetMediaProducingJob": ("get_job", (MEDIA_PRODUCING, "j-1")),
+    "SubmitMediaConvertJob": ("submit_job", (MEDIA_CONVERT, {"Config": "{}"})),
+    "GetMediaConvertJob": ("get_job", (MEDIA_CONVERT, "j-1")),
 }
 
 
@@ -79,6 +86,8 @@ def test_a_call_broken_at_each_phase_is_resent_only_if_it_certainly_did_not_run(
     if start and written:
         assert "may have created a task from workflow wf" in str(err)
         assert "it was not sent again" in str(err)
+    if action.startswith("Submit") and written:  # resent with its ClientToken, then given up on
+        assert "may have created a job (ClientToken " in str(err)
     assert ("TLS handshake" in str(err)) is (phase is Phase.HANDSHAKE)
     if phase is Phase.BAD_RECORD:
         assert f"the TLS connection to {server.address} broke after {action} was sent" in str(err)

@@ -134,3 +134,22 @@ def test_the_media_example_renders_then_transcodes_what_was_rendered(emulator):
         "transcode_job": transcode["job_id"],
         "transcode_status": "Complete",
     }
+
+
+@pytest.mark.parametrize(("configured", "paced_at"), [(None, 30.0), (10.0, 10.0), (100.0, 30.0)])
+def test_submit_media_producing_job_is_paced_at_icess_published_quota(emulator, monkeypatch, configured, paced_at):
+    """ICE publishes 30 SubmitMediaProducingJob calls a second per account: that caps the action's
+    limiter, and a connection's lower max_calls_per_second caps it further. Other actions keep theirs."""
+    from airflow_provider_ice.client.ratelimit import forget_limiters, limiter_for
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.kinds import MEDIA_PRODUCING
+
+    forget_limiters()
+    extras = {} if configured is None else {"max_calls_per_second": configured}
+    use_connection(monkeypatch, emulator, **extras)
+    hook = IceHook()
+    hook.submit_job(MEDIA_PRODUCING, {"ProjectId": "p", "OutputMediaConfig": "{}"})
+    config = hook.get_connection_config()
+    assert limiter_for(config.account, config.endpoint, "SubmitMediaProducingJob").max_rate == paced_at
+    hook.get_job(MEDIA_PRODUCING, emulator.backend.jobs.snapshot()[0]["job_id"])
+    assert limiter_for(config.account, config.endpoint, "GetMediaProducingJob").max_rate == configured

@@ -96,6 +96,45 @@ def test_hook_lineage_collector_gets_inputs_and_outputs(collector):
     assert [o.asset.uri for o in collected.outputs] == ["oss://b-out/y%3F.mp4"]
 
 
+@pytest.mark.parametrize(
+    ("kind", "record", "inputs", "outputs"),
+    [
+        (
+            "media_convert",
+            {
+                "Config": {
+                    "Inputs": [{"Name": "in", "InputFile": {"Type": "OSS", "Media": "oss://raw/talk.mp4"}}],
+                    "Outputs": [{"Name": "hd", "OutputFile": {"Type": "OSS", "Media": "oss://out/hd.mp4"}}],
+                    "OutputGroups": [{"GroupConfig": {"OutputFileBase": {"Media": "oss://out/hls/talk.m3u8"}}}],
+                }
+            },
+            ["oss://raw/talk.mp4"],
+            ["oss://out/hd.mp4", "oss://out/hls/talk.m3u8"],
+        ),
+        (
+            "media_producing",
+            {
+                "MediaURL": "https://out-b.oss-cn-shanghai.aliyuncs.com/cut%20v2.mp4",
+                "Timeline": {"c": "oss://in/a.mp4"},
+            },
+            [],
+            ["oss://out-b/cut%20v2.mp4"],
+        ),
+    ],
+)
+def test_the_other_kinds_report_the_objects_their_fields_name(collector, kind, record, inputs, outputs):
+    """MediaConvert: Config's inputs and outputs; media producing: its output only (the clips of a
+    project or template are not in the job's answer; a Timeline's are left out, as the docs say)."""
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.lineage import IceLineageMixin
+    from airflow_provider_ice.models import IceJob
+
+    IceLineageMixin().record_lineage(IceJob(kind, "j-1", "Complete", record), IceHook())
+    collected = collector.collected_assets
+    assert [i.asset.uri for i in collected.inputs] == inputs
+    assert [o.asset.uri for o in collected.outputs] == outputs
+
+
 def test_a_lineage_failure_never_changes_the_task_outcome(collector, monkeypatch, caplog, capsys):
     from airflow_provider_ice.hooks.ice import IceHook
     from airflow_provider_ice.lineage import IceLineageMixin
