@@ -6,15 +6,13 @@ from typing import Any
 
 from airflow_provider_ice.connection_form import CONN_FIELDS, UI_FIELD_BEHAVIOUR
 
-#: Every module with a sensor or an operator users import (the generic bases' modules included).
+#: Every module with a sensor or an operator users import (not the bases of each kind's classes).
 SENSOR_MODULES = [
     "airflow_provider_ice.sensors.ice",
-    "airflow_provider_ice.sensors.job",
     "airflow_provider_ice.sensors.media",
 ]
 OPERATOR_MODULES = [
     "airflow_provider_ice.operators.ice",
-    "airflow_provider_ice.operators.job",
     "airflow_provider_ice.operators.media",
 ]
 

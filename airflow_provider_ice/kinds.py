@@ -37,7 +37,7 @@ class JobKind:
     :param name: the kind's name in trigger kwargs and messages (``media_convert``).
     :param noun: what messages call one job (``ICE MediaConvert job``).
     :param label: what the console hint calls one (``MediaConvert job``).
-    :param submit_action: the action that creates a job (billed: never sent twice when it may have run).
+    :param submit_action: the action that creates a job (billed: resent only with an idempotency key).
     :param submit_id_path: where the new id sits in the submit answer (``("Job", "JobId")``).
     :param get_action: the action that reads a job.
     :param id_param: the id's parameter name in the get action (and the stop action).
@@ -161,7 +161,8 @@ MEDIA_CONVERT = _MODELED["media_convert"]
 
 #: Every kind by name (a trigger's ``kind`` kwarg).
 KINDS: dict[str, JobKind] = {AI_WORKFLOW.name: AI_WORKFLOW, **_MODELED}
-#: The actions that create a billed job: repeated only when ICE certainly did not run them.
+#: The actions that create a billed job: resent only when ICE certainly did not run them, or with
+#: their ClientToken (``client.errors.may_retry``).
 SUBMIT_ACTIONS: frozenset[str] = frozenset(kind.submit_action for kind in KINDS.values())
 #: Actions whose quota ICE publishes (calls a second per account): each caps its limiter.
 DOCUMENTED_QUOTAS: dict[str, float] = {

@@ -235,8 +235,11 @@ class IceJob:
         return {"return_value": self.result, "status": self.status}
 
     def lineage_values(self) -> tuple[Any, Any]:
-        """What names the OSS objects it read and wrote (the kind's lineage fields)."""
-        return tuple([_at(self.record, path) for path in paths] for paths in self.kind.lineage)  # type: ignore[return-value]
+        """What names the OSS objects it read and wrote (the kind's lineage fields); what it was to
+        write counts only once it succeeded."""
+        (inputs, outputs), record = self.kind.lineage, self.record
+        wrote = self.status in self.kind.success
+        return [_at(record, path) for path in inputs], [_at(record, path) for path in outputs] if wrote else []
 
     @classmethod
     def from_api(cls, kind: JobKind, data: Mapping[str, Any], *, whole: bool = True) -> IceJob:

@@ -14,6 +14,14 @@ from airflow_provider_ice.exceptions import IceArgumentError
 _BAD_ID_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
+#: What each id parameter is, by a word of its name (the first that matches).
+_WHAT = (
+    ("task", "the ICE TaskId (e.g. the StartAIWorkflow result)"),
+    ("job", "the ICE JobId (e.g. the submitting operator's job_id XCom)"),
+    ("project", "the ICE editing project id"),
+    ("template", "the ICE template id"),
+)
+
 #: What a template renders to when it pulled nothing: Jinja writes None as "None".
 _NOTHING = ("", "None")
 
@@ -23,12 +31,7 @@ def require_id(name: str, value: Any, template: str | None = None) -> str:
     inside it (surrounding whitespace is trimmed). None, an empty string and ``"None"`` (what a
     template renders when it pulled nothing) fail naming ``template`` (the unrendered field) if
     given, and the likely cause."""
-    if "task" in name:
-        what = "the ICE TaskId (e.g. the StartAIWorkflow result)"
-    elif "job" in name:
-        what = "the ICE JobId (e.g. the submitting operator's job_id XCom)"
-    else:
-        what = "the workflow template id"
+    what = next((text for key, text in _WHAT if key in name), "the workflow template id")
     if value is None or (isinstance(value, str) and value.strip() in _NOTHING):
         source = f" (rendered from {template!r})" if template else ""
         raise IceArgumentError(
@@ -126,3 +129,14 @@ def check_literal_json(task_id: str, name: str, value: Any, *, any_string: bool 
         encode_json_param(name, value, any_string=any_string)
     except IceArgumentError as exc:
         raise IceArgumentError(f"Task {task_id!r}: {exc}") from None
+
+
+def require_client_token(value: Any) -> str:
+    """A ``client_token`` as ICE takes it: 1 to 64 ASCII characters without whitespace (ICE's
+    ClientToken: "can contain only ASCII characters and cannot exceed 64 characters")."""
+    text = require_id("client_token", value)
+    if len(text) > 64 or not text.isascii():
+        raise IceArgumentError(
+            f"client_token is {text!r}: ICE takes at most 64 ASCII characters; give a shorter one, unique per job."
+        )
+    return text

@@ -78,7 +78,7 @@ snippet_exemptions = {
     ("connection", "export AIRFLOW_CONN_ICE_DEFAULT='alibaba-cloud-ice://LTAI...:...@/?region_id=cn-shanghai'"),
     (
         "contributing",
-        "sensors/ice.py ─┬─ operators/wait_mixin.py   the check before deferring, deferral, resumption,",
+        "sensors/job.py  ─┬─ operators/wait_mixin.py  the check before deferring, deferral, resumption,",
     ),
 }
 

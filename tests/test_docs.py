@@ -24,6 +24,11 @@ def test_the_hook_examples_run(ice_emulator, monkeypatch):
     assert started["status"] == status == "running"
     assert ice_emulator.backend.tasks[started["task_id"]].user_data == "airflow-run-42"
     assert len(errors) == 1 and errors[0].startswith("InvalidParameter (HTTP 400): ICE stops only real-time")
+    ice_emulator.backend.jobs.plan("media_convert", running_polls=5)
+    job_id, job_status = hook_usage.job_kinds()
+    [job] = ice_emulator.backend.jobs.snapshot()
+    assert (job["job_id"], job_status) == (job_id, "Running")
+    assert job["params"]["ClientToken"]
 
 
 def test_the_emulator_example_runs(monkeypatch):

@@ -4,6 +4,8 @@ is its subclass), against the emulator: its serialized form, its events, start_f
 from __future__ import annotations
 
 import json
+import logging
+from typing import Any
 
 import pytest
 
@@ -72,19 +74,69 @@ async def test_the_event_is_small_and_names_the_job(emulator, kind, final, outco
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="start_from_trigger needs Airflow >= 3.3")
-@pytest.mark.parametrize(("final", "state"), [("Complete", "success"), ("Error", "failed")])
-async def test_start_from_trigger_runs_the_job_trigger_which_ends_the_task(emulator, final, state):
+@pytest.mark.parametrize(
+    ("kind", "final", "state"),
+    [
+        ("media_producing", "Success", "success"),
+        ("media_producing", "Failed", "failed"),
+        ("media_convert", "Complete", "success"),
+        ("media_convert", "Error", "failed"),
+        ("media_convert", "Cancelled", "failed"),
+    ],
+)
+async def test_start_from_trigger_runs_the_job_trigger_which_ends_the_task(
+    emulator, caplog, capsys, kind, final, state
+):
     """A job sensor with start_from_trigger: the triggerer builds IceJobTrigger from the sensor's
-    StartTriggerArgs and ends the task itself, with the XCom contract."""
-    from airflow_provider_ice.sensors.media import IceMediaConvertJobSensor
+    StartTriggerArgs and ends the task itself, with the XCom contract; an undocumented running
+    status on the way is warned about once and polled on."""
+    from airflow_provider_ice.sensors.media import IceMediaConvertJobSensor, IceMediaProducingJobSensor
 
-    job_id = emulator.backend.jobs.add("media_convert", running_polls=1, final_status=final)
-    sensor = IceMediaConvertJobSensor(task_id="w", job_id=job_id, start_from_trigger=True, poke_interval=0.01)
+    caplog.set_level(logging.INFO)
+    sensor_class = {"media_producing": IceMediaProducingJobSensor, "media_convert": IceMediaConvertJobSensor}[kind]
+    plan = {"running_polls": 3, "running_status": "Rendering", "final_status": final}
+    job_id = emulator.backend.jobs.add(kind, error_code="E1", error_message="bad input", **plan)
+    sensor = sensor_class(task_id="w", job_id=job_id, start_from_trigger=True, poke_interval=0.01)
     args = sensor.start_trigger_args
     assert args is not None and args.trigger_kwargs is not None
     assert args.trigger_cls == "airflow_provider_ice.triggers.ice.IceJobTrigger"
-    assert (args.trigger_kwargs["kind"], args.trigger_kwargs["job_id"]) == ("media_convert", job_id)
+    assert (args.trigger_kwargs["kind"], args.trigger_kwargs["job_id"]) == (kind, job_id)
     [event] = await events_of(IceJobTrigger(**args.trigger_kwargs))
     assert str(event.task_instance_state) == state
     assert event.xcoms["status"] == final
     assert event.xcoms["return_value"]["JobId"] == job_id
+    if state == "failed":
+        assert (event.xcoms["return_value"]["Code"], event.xcoms["return_value"]["Message"]) == ("E1", "bad input")
+    # Airflow 3's triggers log through structlog to stdout, Airflow 2's through logging (caplog).
+    warning = "reports status 'Rendering', which is none of the statuses"
+
+    def warned(logs: str) -> list[str]:
+        return [line for line in logs.splitlines() if warning in line]
+
+    assert len(warned(caplog.text) or warned(capsys.readouterr().out)) == 1  # once, though 3 polls saw it
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_3_PLUS, reason="start_from_trigger needs Airflow >= 3.3")
+@pytest.mark.parametrize("kind", ["ai_workflow", "media_producing", "media_convert"])
+def test_a_start_from_trigger_triggerer_renders_what_the_trigger_polls(kind):
+    """With start_from_trigger the triggerer renders the trigger's attributes named like the
+    sensor's template fields (BaseTrigger.render_template_fields): rendering the id must change
+    the job the trigger polls, whatever the attribute is called."""
+    from airflow_provider_ice.sensors.ice import IceWorkflowTaskSensor
+    from airflow_provider_ice.sensors.media import IceMediaConvertJobSensor, IceMediaProducingJobSensor
+    from airflow_provider_ice.triggers import ice
+
+    sensors = {"media_producing": IceMediaProducingJobSensor, "media_convert": IceMediaConvertJobSensor}
+    sensor: Any
+    if kind == "ai_workflow":
+        sensor = IceWorkflowTaskSensor(task_id="w", workflow_task_id="{{ params.id }}", start_from_trigger=True)
+    else:
+        sensor = sensors[kind](task_id="w", job_id="{{ params.id }}", start_from_trigger=True)
+    args = sensor.start_trigger_args
+    assert args is not None and args.trigger_kwargs is not None
+    trigger = getattr(ice, args.trigger_cls.rpartition(".")[2])(**args.trigger_kwargs)
+    rendered = [field for field in sensor.template_fields if field in args.trigger_kwargs]
+    assert rendered and all(hasattr(trigger, field) for field in rendered)
+    for field in rendered:
+        setattr(trigger, field, {"ice_conn_id": "ice_default"}.get(field, "rendered-id"))
+    assert trigger.job_id == "rendered-id"

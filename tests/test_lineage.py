@@ -115,21 +115,24 @@ def test_hook_lineage_collector_gets_inputs_and_outputs(collector):
             "media_producing",
             {
                 "MediaURL": "https://out-b.oss-cn-shanghai.aliyuncs.com/cut%20v2.mp4",
-                "Timeline": {"c": "oss://in/a.mp4"},
+                "ClipsParam": {"Video1": "oss://in-b/a.mp4"},
             },
-            [],
+            ["oss://in-b/a.mp4"],
             ["oss://out-b/cut%20v2.mp4"],
         ),
     ],
 )
-def test_the_other_kinds_report_the_objects_their_fields_name(collector, kind, record, inputs, outputs):
-    """MediaConvert: Config's inputs and outputs; media producing: its output only (the clips of a
-    project or template are not in the job's answer; a Timeline's are left out, as the docs say)."""
+@pytest.mark.parametrize("succeeded", [True, False])
+def test_the_other_kinds_report_the_objects_their_fields_name(collector, kind, record, inputs, outputs, succeeded):
+    """MediaConvert: Config's inputs and outputs; media producing: the clips ClipsParam (or a
+    Timeline) names, and its output. What a job was to write counts only once it succeeded."""
     from airflow_provider_ice.hooks.ice import IceHook
     from airflow_provider_ice.lineage import IceLineageMixin
     from airflow_provider_ice.models import IceJob
 
-    IceLineageMixin().record_lineage(IceJob(kind, "j-1", "Complete", record), IceHook())
+    status = {"media_convert": "Complete", "media_producing": "Success"}[kind] if succeeded else "Error"
+    outputs = outputs if succeeded else []
+    IceLineageMixin().record_lineage(IceJob(kind, "j-1", status, record), IceHook())
     collected = collector.collected_assets
     assert [i.asset.uri for i in collected.inputs] == inputs
     assert [o.asset.uri for o in collected.outputs] == outputs

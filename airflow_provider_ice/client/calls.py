@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from airflow_provider_ice.client.config import IceConnectionConfig
-from airflow_provider_ice.client.errors import in_connection
+from airflow_provider_ice.client.errors import in_connection, reworded
 from airflow_provider_ice.client.request import Answer, IceRequest, Query, aattempt, attempt
 from airflow_provider_ice.client.retry import acall_with_retries, call_with_retries
 from airflow_provider_ice.exceptions import IceApiError
@@ -37,13 +37,44 @@ def _naming(conn_id: str) -> Iterator[None]:
         raise in_connection(exc, conn_id) from None
 
 
+class _Unsure:
+    """Whether an attempt of a keyed submit may have run: a resend that then fails for another reason
+    (a throttled answer, its turn given up) must not hide that a job may exist."""
+
+    def __init__(self, query: Query) -> None:
+        self.keyed = bool(query.params.get("ClientToken"))
+        self.seen = False
+
+    def note(self, error: IceApiError) -> None:
+        self.seen = self.seen or error.may_have_run
+
+    def final(self, error: IceApiError) -> IceApiError:
+        if self.keyed and self.seen and not error.may_have_run:
+            return reworded(error, f"{error.message.rstrip('.')} (an earlier attempt may have run)", may_have_run=True)
+        return error
+
+
 def call(config: Config, credential: Any, send: Send, action: str, query: Query, conn_id: str) -> dict[str, Any]:
     """``action`` on the sync path, retried by the connection's policy: the answer's JSON."""
     deadline = turn_deadline(action, config)
     with _naming(conn_id):
-        return call_with_retries(
-            action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
-        )
+        if action not in SUBMIT_ACTIONS:
+            return call_with_retries(
+                action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
+            )
+        unsure = _Unsure(query)
+
+        def once() -> dict[str, Any]:
+            try:
+                return attempt(config, credential, send, action, query, deadline)
+            except IceApiError as exc:
+                unsure.note(exc)
+                raise
+
+        try:
+            return call_with_retries(action, config.retry, once, unsure.keyed)
+        except IceApiError as exc:
+            raise unsure.final(exc) from None
 
 
 async def acall(
@@ -52,6 +83,20 @@ async def acall(
     """:func:`call` on the async path."""
     deadline = turn_deadline(action, config)
     with _naming(conn_id):
-        return await acall_with_retries(
-            action, config.retry, lambda: aattempt(config, credential, send, action, query, deadline)
-        )
+        if action not in SUBMIT_ACTIONS:  # a poll: nothing more per call than the attempt
+            return await acall_with_retries(
+                action, config.retry, lambda: aattempt(config, credential, send, action, query, deadline)
+            )
+        unsure = _Unsure(query)
+
+        async def once() -> dict[str, Any]:
+            try:
+                return await aattempt(config, credential, send, action, query, deadline)
+            except IceApiError as exc:
+                unsure.note(exc)
+                raise
+
+        try:
+            return await acall_with_retries(action, config.retry, once, unsure.keyed)
+        except IceApiError as exc:
+            raise unsure.final(exc) from None

@@ -5,9 +5,10 @@ codes) and failures without one (:class:`IceTransportError`: exceptions by type 
 :mod:`.failures`, pages that are not ICE's, credentials that cannot be had). Each error says whether
 it is transient (``retryable``) and whether ICE may have acted on the request (``may_have_run``).
 :func:`may_retry` applies the per-action rule: reads and stops are repeated when transient;
-an action that creates a job (StartAIWorkflow, the Submit* actions) only when ICE certainly did not
-run it, since every job is billed (StartAIWorkflow has no idempotency key; a Submit* action's
-ClientToken guards Airflow's retries, not this process's).
+an action that creates a job only when ICE certainly did not run it, since every job is billed:
+StartAIWorkflow always (it has no idempotency key), a Submit* action unless it carries a
+``ClientToken``, ICE's idempotency key (a resend with the same token is answered with the job the
+first request made).
 """
 
 from __future__ import annotations
@@ -26,12 +27,11 @@ from airflow_provider_ice.exceptions import (
     IceServiceError,
     IceTransportError,
 )
-from airflow_provider_ice.kinds import AI_WORKFLOW, KINDS, JobKind
+from airflow_provider_ice.kinds import AI_WORKFLOW, SUBMIT_ACTIONS, JobKind
 
-#: Actions that create a job without an idempotency key: repeated only when the request certainly
-#: did not run. A Submit* action carries a ClientToken (the hook always sends one), which ICE
-#: documents as making the request idempotent: a resend answers the job the first one created.
-NOT_IDEMPOTENT = frozenset(kind.submit_action for kind in KINDS.values() if not kind.client_token)
+#: Actions that create a job: repeated only when the request certainly did not run, unless it carries
+#: an idempotency key (``keyed``: a Submit* action's ClientToken, which the hook always sends).
+NOT_IDEMPOTENT = SUBMIT_ACTIONS
 
 
 def is_throttling(error: IceApiError) -> bool:
@@ -41,11 +41,12 @@ def is_throttling(error: IceApiError) -> bool:
     return error.http_status == 429
 
 
-def may_retry(action: str, error: BaseException) -> bool:
-    """Whether ``action`` may be sent again after ``error``."""
+def may_retry(action: str, error: BaseException, keyed: bool = False) -> bool:
+    """Whether ``action`` may be sent again after ``error``; ``keyed``: the request carries an
+    idempotency key (ClientToken), so a resend cannot make a second job."""
     if not isinstance(error, IceApiError) or not error.retryable:
         return False
-    return not (action in NOT_IDEMPOTENT and error.may_have_run)
+    return keyed or not (action in NOT_IDEMPOTENT and error.may_have_run)
 
 
 def api_error(
@@ -235,8 +236,9 @@ def unsure_submit(error: IceApiError, kind: JobKind, query: dict[str, str]) -> I
     if token:
         return reworded(
             error,
-            f"{message}. {action} may have created a job (ClientToken {token}); it was not sent again in this call. "
-            f"A retry sends the same ClientToken, which ICE answers with that job instead of creating another.",
+            f"{message}. {action} may have created a job (ClientToken {token}): every resend carried that "
+            f"token (ICE's idempotency key) and the connection's retries are spent. Look for the job in the ICE "
+            f"console before running the task again.",
             retryable=False,
         )
     noun = "task" if kind is AI_WORKFLOW else "job"

@@ -43,7 +43,7 @@ class BackoffWait:
         return float(self._jitter(state))
 
 
-def _policy(action: str, settings: RetrySettings) -> dict[str, Any]:
+def _policy(action: str, settings: RetrySettings, keyed: bool) -> dict[str, Any]:
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
         log.warning(
@@ -56,7 +56,7 @@ def _policy(action: str, settings: RetrySettings) -> dict[str, Any]:
         )
 
     return {
-        "retry": retry_if_exception(lambda exc: may_retry(action, exc)),
+        "retry": retry_if_exception(lambda exc: may_retry(action, exc, keyed)),
         "stop": stop_after_attempt(settings.max_attempts) | stop_before_delay(settings.max_elapsed),
         "wait": BackoffWait(settings),
         "before_sleep": before_sleep,
@@ -64,12 +64,15 @@ def _policy(action: str, settings: RetrySettings) -> dict[str, Any]:
     }
 
 
-def call_with_retries(action: str, settings: RetrySettings, fn: Callable[[], T]) -> T:
-    """Call ``fn`` (one attempt of ``action``) until it succeeds or the policy gives up; sleeps block."""
-    return Retrying(**_policy(action, settings))(fn)
+def call_with_retries(action: str, settings: RetrySettings, fn: Callable[[], T], keyed: bool = False) -> T:
+    """Call ``fn`` (one attempt of ``action``) until it succeeds or the policy gives up; sleeps block.
+    ``keyed``: the request carries an idempotency key (:func:`.errors.may_retry`)."""
+    return Retrying(**_policy(action, settings, keyed))(fn)
 
 
-async def acall_with_retries(action: str, settings: RetrySettings, fn: Callable[[], Awaitable[T]]) -> T:
+async def acall_with_retries(
+    action: str, settings: RetrySettings, fn: Callable[[], Awaitable[T]], keyed: bool = False
+) -> T:
     """Like :func:`call_with_retries`, waiting with ``asyncio.sleep``."""
     # The first attempt runs bare: a successful poll (nearly every poll) never builds tenacity's
     # AsyncRetrying and its attempt state. make bench's floor row (whole-process CPU per poll of
@@ -77,7 +80,7 @@ async def acall_with_retries(action: str, settings: RetrySettings, fn: Callable[
     try:
         return await fn()
     except Exception as exc:
-        if not may_retry(action, exc):
+        if not may_retry(action, exc, keyed):
             raise
         first = [exc]
 
@@ -86,4 +89,4 @@ async def acall_with_retries(action: str, settings: RetrySettings, fn: Callable[
             raise first.pop()
         return await fn()
 
-    return await AsyncRetrying(**_policy(action, settings))(attempt)
+    return await AsyncRetrying(**_policy(action, settings, keyed))(attempt)

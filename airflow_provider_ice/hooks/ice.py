@@ -39,8 +39,8 @@ class IceHook(IceHookBase):
     (:meth:`~airflow_provider_ice.hooks.connection.IceHookBase.get_conn` returns the ICE SDK's own
     client, for APIs the hook does not wrap).
     Both honour the same proxy settings and trust store. Transient failures are retried per the
-    connection's retry settings; an action that creates a job (StartAIWorkflow, the Submit* actions)
-    only when ICE certainly did not run it; every failure surfaces as
+    connection's retry settings; StartAIWorkflow only when ICE certainly did not run it, a Submit*
+    action with its ClientToken (ICE's idempotency key); every failure surfaces as
     :class:`~airflow_provider_ice.exceptions.IceApiError`.
     """
 
@@ -86,7 +86,9 @@ class IceHook(IceHookBase):
 
     def submit_job(self, kind: JobKind, query: dict[str, str]) -> str:
         """``kind``'s submit action (SubmitMediaConvertJob…) with ``query``; returns the new job's id.
-        Never sent twice when ICE may have run it: the error then says so (``may_have_run``).
+        Resent after a transient failure only with its ClientToken, which ICE answers with the job
+        a first request made (StartAIWorkflow, which has none, never when ICE may have run it); a
+        failure after which a job may exist says so (``may_have_run``).
 
         :param kind: the job's kind.
         :param query: the action's parameters, JSON ones encoded (the operators build them). A kind

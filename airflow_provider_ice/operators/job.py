@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -22,6 +23,20 @@ from airflow_provider_ice.waiting import (
     decide,
     log_stop,
 )
+
+
+def default_client_token(context: Any) -> str:
+    """The ClientToken of a submit that names none: one per try of the task instance (DAG, task, run,
+    map index, try), sent with every resend of that try's submit, so that a resend after a lost
+    answer is answered with the job the first request made. A new try (a retry, a cleared task)
+    submits a new job: a failed job's verdict never comes back to a run meant to redo it.
+
+    :param context: the task's context.
+    """
+    ti = context["ti"]
+    parts = (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), getattr(ti, "try_number", 1))
+    name = "\n".join(str(part) for part in parts)
+    return "airflow-" + hashlib.sha256(name.encode()).hexdigest()[:40]
 
 
 class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
@@ -97,16 +112,20 @@ class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
     # ---- ResumableJobMixin ------------------------------------------------------------------
 
     def submit_job(self, context: Any) -> str:
-        """Submit the job (never sent twice if it may have run) and push its id.
+        """Submit the job (resent by the hook only with its ClientToken) and push its id.
 
         :param context: the task's context.
         """
         kind = self.kind
+        query = self.submit_query(context)
+        if kind.client_token and not query.get("ClientToken"):
+            query["ClientToken"] = default_client_token(context)
         try:
-            job_id = self.hook.submit_job(kind, self.submit_query(context))
+            job_id = self.hook.submit_job(kind, query)
         except IceApiError as exc:
             if exc.may_have_run:
-                # No id to reattach to: an Airflow retry would submit a second billed job.
+                # No id to reattach to: an Airflow retry (a new try, a new ClientToken) would
+                # submit a second billed job.
                 raise AirflowFailException(f"{exc} Airflow will not retry this task.") from exc
             raise
         verb = "Started" if kind.submit_action.startswith("Start") else "Submitted"

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from airflow_provider_ice.exceptions import IceArgumentError
 from airflow_provider_ice.kinds import MEDIA_CONVERT, MEDIA_PRODUCING, JobKind
 from airflow_provider_ice.operators.job import IceSubmitJobOperator
-from airflow_provider_ice.params import check_literal_json, encode_json_param, require_id
+from airflow_provider_ice.params import check_literal_json, encode_json_param, require_client_token, require_id
 
 __all__ = ["IceSubmitMediaConvertJobOperator", "IceSubmitMediaProducingJobOperator"]
 
@@ -57,8 +57,10 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
     :param media_metadata: ``MediaMetadata``, a dict or JSON string; default None.
     :param project_metadata: ``ProjectMetadata``, a dict or JSON string; default None.
     :param user_data: ``UserData``, any string (a dict or list is sent as JSON; templated); default None.
-    :param client_token: ``ClientToken``, ICE's idempotency key (templated); default None: a random
-        one per submit, so that a resend after a lost answer finds the first job.
+    :param client_token: ``ClientToken``, ICE's idempotency key, at most 64 ASCII characters
+        (templated); default None: one per try of the task instance, sent with every resend of the
+        try's submit, so that a resend after a lost answer is answered with the first job. A token
+        you give is sent by every try: give one unique per job.
 
     The other parameters are :class:`~airflow_provider_ice.operators.job.IceSubmitJobOperator`'s
     (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``timeout``, ``ice_conn_id``…).
@@ -128,7 +130,7 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
             else ("TemplateId", require_id("template_id", self.template_id), None)
         )
         return _query(
-            ("ClientToken", self.client_token, None),
+            ("ClientToken", None if self.client_token is None else require_client_token(self.client_token), None),
             ("ClipsParam", self.clips_param, "json"),
             ("EditingProduceConfig", self.editing_produce_config, "json"),
             ("MediaMetadata", self.media_metadata, "json"),
@@ -147,8 +149,10 @@ class IceSubmitMediaConvertJobOperator(IceSubmitJobOperator):
         ICE's MediaConvertJobConfig), a dict or JSON string (templated). Required.
     :param pipeline_id: ``PipelineId``, the queue that runs it (templated); default None: ICE's.
     :param user_data: ``UserData``, any string (a dict or list is sent as JSON; templated); default None.
-    :param client_token: ``ClientToken``, ICE's idempotency key (templated); default None: a random
-        one per submit, so that a resend after a lost answer finds the first job.
+    :param client_token: ``ClientToken``, ICE's idempotency key, at most 64 ASCII characters
+        (templated); default None: one per try of the task instance, sent with every resend of the
+        try's submit, so that a resend after a lost answer is answered with the first job. A token
+        you give is sent by every try: give one unique per job.
 
     The other parameters are :class:`~airflow_provider_ice.operators.job.IceSubmitJobOperator`'s.
     XCom: ``job_id`` right after the submit; when waiting, the contract of
@@ -182,7 +186,7 @@ class IceSubmitMediaConvertJobOperator(IceSubmitJobOperator):
         if self.config in (None, "", "None"):
             raise IceArgumentError("config rendered to nothing: give the MediaConvert job's configuration.")
         return _query(
-            ("ClientToken", self.client_token, None),
+            ("ClientToken", None if self.client_token is None else require_client_token(self.client_token), None),
             ("Config", self.config, "json"),
             ("PipelineId", self.pipeline_id, None),
             ("UserData", self.user_data, "text"),

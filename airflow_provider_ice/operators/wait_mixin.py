@@ -188,7 +188,8 @@ class IceWaitMixin(IceLineageMixin):
         """Resume after the trigger: validate its event, fetch the final record, decide."""
         id_key = self.kind.id_xcom_key
         if not isinstance(event, dict) or event.get("status") not in set(Outcome) or not event.get(id_key):
-            raise AirflowException(f"Unexpected event from the ICE trigger ({self.kind.name}): {event!r}")
+            trigger = trigger_target(self.kind, "")[0].rpartition(".")[2]
+            raise AirflowException(f"Unexpected event from {trigger}: {event!r}")
         status = Outcome(event["status"])
         if status is Outcome.TIMEOUT:
             raise AirflowSensorTimeout(event.get("message") or f"Timed out waiting for the {self.kind.noun}.")
@@ -203,6 +204,6 @@ class IceWaitMixin(IceLineageMixin):
         if not task.is_terminal:
             raise AirflowException(
                 f"The trigger reported {event.get('task_status')!r} but ICE now says {task.status!r} "
-                f"for {self.kind.noun} {task.job_id}."
+                f"for {self.kind.label.rpartition(' ')[2]} {task.job_id}."
             )
         return self.finish(context, task)

@@ -279,7 +279,16 @@ class IceWorkflowTaskTrigger(IceJobTrigger):
 
     def __init__(self, workflow_task_id: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(workflow_task_id, *args, kind=AI_WORKFLOW.name, **kwargs)
-        self.workflow_task_id = workflow_task_id
+
+    @property
+    def workflow_task_id(self) -> str:
+        """The TaskId: the job id under the name the sensor's template field has. A
+        ``start_from_trigger`` triggerer renders it in place (``render_template_fields``)."""
+        return self.job_id
+
+    @workflow_task_id.setter
+    def workflow_task_id(self, value: str) -> None:
+        self.job_id = value
 
     def _identity(self) -> dict[str, Any]:
         return {"workflow_task_id": self.job_id}

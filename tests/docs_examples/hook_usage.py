@@ -49,6 +49,22 @@ def errors(task_id: str) -> list[str]:
     return seen
 
 
+def job_kinds() -> tuple[str, str]:
+    # [START howto_hook_job_kinds]
+    import json
+
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.kinds import MEDIA_CONVERT
+
+    hook = IceHook()
+    config = {"Inputs": [{"Name": "in", "InputFile": {"Type": "OSS", "Media": "oss://bucket/in.mp4"}}]}
+    job_id = hook.submit_job(MEDIA_CONVERT, {"Config": json.dumps(config)})  # a ClientToken is added
+    job = hook.get_job(MEDIA_CONVERT, job_id)  # an IceJob record
+    print(job.status, job.is_terminal, job.xcom_values())  # what a sensor would push to XCom
+    # [END howto_hook_job_kinds]
+    return job_id, job.status
+
+
 def run_all() -> tuple[dict[str, Any], str, list[str]]:
     started = sync_calls()
     return started, asyncio.run(async_calls(started["task_id"])), errors(started["task_id"])

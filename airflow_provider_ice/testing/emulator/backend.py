@@ -238,6 +238,8 @@ class IceBackend:
                     continue
                 if fault.rate is not None:
                     return fault if random.random() < fault.rate else None
+                if fault.count is None:  # every call until clear_faults
+                    return fault
                 if fault.count:
                     fault.count -= 1
                     if fault.count == 0:
