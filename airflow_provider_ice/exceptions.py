@@ -120,7 +120,8 @@ class IceTransportError(IceApiError):
 
 class IceNotSentError(IceApiError):
     """A call given up before it was sent: its turn in the process's pacing of the action (ICE had
-    throttled it) came after the call's retry time limit. ICE never received it, so nothing ran.
+    throttled it) came after the call's retry time limit. ICE never received this attempt; with
+    ``may_have_run`` an earlier attempt of the same submit may have run (its answer was lost).
     Only a call that may have an effect (a start or submit) gives up so; a poll waits its turn."""
 
 

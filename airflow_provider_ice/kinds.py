@@ -164,6 +164,8 @@ KINDS: dict[str, JobKind] = {AI_WORKFLOW.name: AI_WORKFLOW, **_MODELED}
 #: The actions that create a billed job: resent only when ICE certainly did not run them, or with
 #: their ClientToken (``client.errors.may_retry``).
 SUBMIT_ACTIONS: frozenset[str] = frozenset(kind.submit_action for kind in KINDS.values())
+#: The submit actions that take a ClientToken (ICE's idempotency key): resent only with one.
+KEYED_ACTIONS: frozenset[str] = frozenset(kind.submit_action for kind in KINDS.values() if kind.client_token)
 #: Actions whose quota ICE publishes (calls a second per account): each caps its limiter.
 DOCUMENTED_QUOTAS: dict[str, float] = {
     kind.submit_action: kind.max_submit_rate for kind in KINDS.values() if kind.max_submit_rate is not None

@@ -16,6 +16,7 @@ _BAD_ID_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 
 #: What each id parameter is, by a word of its name (the first that matches).
 _WHAT = (
+    ("client_token", "a ClientToken unique per job (at most 64 ASCII characters)"),
     ("task", "the ICE TaskId (e.g. the StartAIWorkflow result)"),
     ("job", "the ICE JobId (e.g. the submitting operator's job_id XCom)"),
     ("project", "the ICE editing project id"),

@@ -41,6 +41,15 @@ def add_job(emulator, kind, **plan):
     return emulator.backend.jobs.add(kind, params=PARAMS[kind], **{"running_polls": 2, **plan})
 
 
+def submit_through(emulator, monkeypatch, kind, wait, fault, **connection):
+    """Run the kind's submitting DAG (``wait``: sync or deferrable) with one fault on one of its actions."""
+    use_connection(monkeypatch, emulator, **connection)
+    emulator.backend.jobs.plan(kind, running_polls=1)
+    name, actions, options = fault
+    emulator.backend.inject(name, 1, action=actions[kind], **options)
+    return run_dag(SENSOR_DAGS, f"ice_submit_{kind}_{wait}")
+
+
 def wait_dag(kind, mode, job_id):
     return run_dag(SENSOR_DAGS, f"ice_job_{kind}_{mode}", job_id=job_id)
 
@@ -143,6 +152,10 @@ def test_the_default_client_token_is_one_per_try():
 
     assert token(1) == token(1)  # every resend of one try's submit
     assert len({token(1), token(2), token(1, "r2")}) == 3  # a new try, another run: a new job
+    # the same run id in another deployment (or a run recreated for its date): the try's own id differs
+    first = SimpleNamespace(dag_id="d", task_id="t", run_id="r1", map_index=-1, try_number=1, id="uuid-a")
+    again = SimpleNamespace(dag_id="d", task_id="t", run_id="r1", map_index=-1, try_number=1, id="uuid-b")
+    assert default_client_token({"ti": first}) != default_client_token({"ti": again})
     assert len(token(1)) <= 64 and token(1).isascii()
 
 
@@ -167,10 +180,7 @@ def test_the_operator_submits_once_and_writes_the_documented_keys(emulator, kind
 def test_a_submit_whose_answer_is_lost_is_resent_with_its_client_token_and_makes_one_job(emulator, monkeypatch, kind):
     """A read timeout on the submit: the request may have run, so the resend carries the same
     ClientToken, which ICE answers with the job the first one made (its documented idempotence)."""
-    use_connection(monkeypatch, emulator, read_timeout=1.0)
-    emulator.backend.jobs.plan(kind, running_polls=0)
-    emulator.backend.inject("delay", 1, action=SUBMIT[kind], delay=2.0)
-    result = run_dag(SENSOR_DAGS, f"ice_submit_{kind}_sync")
+    result = submit_through(emulator, monkeypatch, kind, "sync", ("delay", SUBMIT, {"delay": 2.0}), read_timeout=1.0)
     assert result.state == "success"
     assert result.try_numbers["submit"] == 1
     sent = emulator.backend.calls(SUBMIT[kind])
@@ -212,3 +222,64 @@ def test_submit_media_producing_job_is_paced_at_icess_published_quota(emulator, 
     assert limiter_for(config.account, config.endpoint, "SubmitMediaProducingJob").max_rate == paced_at
     hook.get_job(MEDIA_PRODUCING, emulator.backend.jobs.snapshot()[0]["job_id"])
     assert limiter_for(config.account, config.endpoint, "GetMediaProducingJob").max_rate == configured
+
+
+def test_a_client_token_does_not_make_start_ai_workflow_resendable(emulator, monkeypatch):
+    """ICE documents ClientToken for the Submit* actions only: StartAIWorkflow carrying one is still
+    never resent when it may have run."""
+    from airflow_provider_ice.exceptions import IceApiError
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.kinds import AI_WORKFLOW
+
+    use_connection(monkeypatch, emulator, read_timeout=1.0)
+    emulator.backend.add_workflow("wf")
+    emulator.backend.inject("delay", 1, action="StartAIWorkflow", delay=2.0)
+    with pytest.raises(IceApiError) as excinfo:
+        IceHook().submit_job(AI_WORKFLOW, {"WorkflowId": "wf", "ClientToken": "tok-1"})
+    assert excinfo.value.may_have_run
+    assert emulator.backend.calls("StartAIWorkflow") == 1
+
+
+def test_the_hook_checks_a_client_token_it_is_given(emulator):
+    from airflow_provider_ice.exceptions import IceArgumentError
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.kinds import MEDIA_CONVERT
+
+    with pytest.raises(IceArgumentError, match=r"client_token .* at most 64 ASCII"):
+        IceHook().submit_job(MEDIA_CONVERT, {"Config": "{}", "ClientToken": "x" * 65})
+    assert emulator.backend.calls() == 0
+
+
+def test_an_unexpected_error_in_a_submit_fails_without_an_airflow_retry(emulator, monkeypatch):
+    """Mocked (no emulator answer makes the client raise anything but its own errors): whether ICE got
+    the submit cannot be told, so no retry may submit another job."""
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.operators.media import IceSubmitMediaConvertJobOperator
+
+    def broken(self, kind, query):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(IceHook, "submit_job", broken)
+    operator = IceSubmitMediaConvertJobOperator(task_id="c", config={"Inputs": []}, client_token="tok-9")
+    with pytest.raises(AirflowFailException, match=r"may have created a job \(ClientToken tok-9\)"):
+        operator.submit_job({"ti": None})
+
+
+@pytest.mark.parametrize("kind", list(STATUSES))
+def test_a_retry_reattaches_or_says_it_submits_anew(emulator, monkeypatch, kind):
+    """The first try dies on its first status check, after the submit succeeded (a permanent error);
+    Airflow retries the operator. On Airflow >= 3.3 the retry reattaches to the job (its JobId is in
+    the task state store): one submit. Below, nothing carries the JobId: a second submit (with a new
+    try's ClientToken), as the docs say."""
+    from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
+
+    result = submit_through(
+        emulator, monkeypatch, kind, "deferrable", ("non_json", GET, {"status": 403}), max_attempts=1
+    )
+    assert result.state == "success"
+    assert result.try_numbers["submit"] == 2
+    assert emulator.backend.calls(SUBMIT[kind]) == (1 if AIRFLOW_V_3_3_PLUS else 2)
+    tokens = {job["params"]["ClientToken"] for job in emulator.backend.jobs.snapshot()}
+    assert len(tokens) == len(emulator.backend.jobs.snapshot())  # each try its own token

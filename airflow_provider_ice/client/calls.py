@@ -15,7 +15,7 @@ from airflow_provider_ice.client.errors import in_connection, reworded
 from airflow_provider_ice.client.request import Answer, IceRequest, Query, aattempt, attempt
 from airflow_provider_ice.client.retry import acall_with_retries, call_with_retries
 from airflow_provider_ice.exceptions import IceApiError
-from airflow_provider_ice.kinds import SUBMIT_ACTIONS
+from airflow_provider_ice.kinds import KEYED_ACTIONS, SUBMIT_ACTIONS
 
 Config = IceConnectionConfig
 Send = Callable[[IceRequest], Answer]
@@ -41,14 +41,16 @@ class _Unsure:
     """Whether an attempt of a keyed submit may have run: a resend that then fails for another reason
     (a throttled answer, its turn given up) must not hide that a job may exist."""
 
-    def __init__(self, query: Query) -> None:
-        self.keyed = bool(query.params.get("ClientToken"))
+    def __init__(self, action: str, query: Query) -> None:
+        # Only an action ICE documents the key for: a ClientToken on StartAIWorkflow proves nothing.
+        self.keyed = action in KEYED_ACTIONS and bool(query.params.get("ClientToken"))
         self.seen = False
 
     def note(self, error: IceApiError) -> None:
         self.seen = self.seen or error.may_have_run
 
     def final(self, error: IceApiError) -> IceApiError:
+        """The error that ends the call, saying so when an earlier attempt may have run."""
         if self.keyed and self.seen and not error.may_have_run:
             return reworded(error, f"{error.message.rstrip('.')} (an earlier attempt may have run)", may_have_run=True)
         return error
@@ -62,7 +64,7 @@ def call(config: Config, credential: Any, send: Send, action: str, query: Query,
             return call_with_retries(
                 action, config.retry, lambda: attempt(config, credential, send, action, query, deadline)
             )
-        unsure = _Unsure(query)
+        unsure = _Unsure(action, query)
 
         def once() -> dict[str, Any]:
             try:
@@ -87,7 +89,7 @@ async def acall(
             return await acall_with_retries(
                 action, config.retry, lambda: aattempt(config, credential, send, action, query, deadline)
             )
-        unsure = _Unsure(query)
+        unsure = _Unsure(action, query)
 
         async def once() -> dict[str, Any]:
             try:

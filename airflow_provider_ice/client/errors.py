@@ -236,9 +236,8 @@ def unsure_submit(error: IceApiError, kind: JobKind, query: dict[str, str]) -> I
     if token:
         return reworded(
             error,
-            f"{message}. {action} may have created a job (ClientToken {token}): every resend carried that "
-            f"token (ICE's idempotency key) and the connection's retries are spent. Look for the job in the ICE "
-            f"console before running the task again.",
+            f"{message}. {action} may have created a job (ClientToken {token}); any resend carried the same "
+            f"token (ICE's idempotency key). Look for the job in the ICE console before running the task again.",
             retryable=False,
         )
     noun = "task" if kind is AI_WORKFLOW else "job"

@@ -16,7 +16,7 @@ from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.connection import IceHookBase, _calls
 from airflow_provider_ice.kinds import AI_WORKFLOW, JobKind
 from airflow_provider_ice.models import job_from_answer, job_id_from_answer
-from airflow_provider_ice.params import require_id, start_query
+from airflow_provider_ice.params import require_client_token, require_id, start_query
 
 if TYPE_CHECKING:
     from airflow_provider_ice.models import IceWorkflowTask, JobRecord
@@ -227,8 +227,10 @@ class IceHook(IceHookBase):
 
 
 def _with_token(kind: JobKind, query: dict[str, str]) -> dict[str, str]:
-    if not kind.client_token or query.get("ClientToken"):
+    if not kind.client_token:
         return query
+    if "ClientToken" in query:
+        return {**query, "ClientToken": require_client_token(query["ClientToken"])}
     import uuid
 
     return {**query, "ClientToken": uuid.uuid4().hex}

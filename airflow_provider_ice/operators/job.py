@@ -9,7 +9,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, ResumableJobMixin, conf
 
-from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError, IceError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.links import IceConsoleLink
 from airflow_provider_ice.operators.wait_mixin import IceWaitMixin
@@ -34,7 +34,10 @@ def default_client_token(context: Any) -> str:
     :param context: the task's context.
     """
     ti = context["ti"]
-    parts = (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), getattr(ti, "try_number", 1))
+    # The try's own id (Airflow 3: a new UUID per try) or start: a run_id alone repeats (a run
+    # recreated for the same date, another deployment on the same ICE account).
+    once = getattr(ti, "id", None) or getattr(ti, "start_date", None) or ""
+    parts = (ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1), getattr(ti, "try_number", 1), once)
     name = "\n".join(str(part) for part in parts)
     return "airflow-" + hashlib.sha256(name.encode()).hexdigest()[:40]
 
@@ -128,6 +131,16 @@ class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
                 # submit a second billed job.
                 raise AirflowFailException(f"{exc} Airflow will not retry this task.") from exc
             raise
+        except IceError:
+            raise  # a connection or argument error, found before anything was sent
+        except Exception as exc:
+            # Not one of the client's errors (they say whether the call may have run): it cannot
+            # be told whether ICE got the submit, so no Airflow retry may send another.
+            raise AirflowFailException(
+                f"{kind.submit_action} broke off ({type(exc).__name__}: {exc}): it may have created a job"
+                f"{' (ClientToken ' + query['ClientToken'] + ')' if query.get('ClientToken') else ''}; "
+                "look for it in the ICE console. Airflow will not retry this task."
+            ) from exc
         verb = "Started" if kind.submit_action.startswith("Start") else "Submitted"
         try_number = getattr(context.get("ti"), "try_number", 1) or 1
         if try_number > 1 and not getattr(self, "durable", False):
