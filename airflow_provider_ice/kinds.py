@@ -90,6 +90,11 @@ class JobKind:
         return self.success | self.failure | self.partial
 
     @property
+    def unit(self) -> str:
+        """What one job is called in a short message: the last word of :attr:`label` (``task``, ``job``)."""
+        return self.label.rpartition(" ")[2]
+
+    @property
     def documented(self) -> frozenset[str]:
         """Every status ICE documents for the kind."""
         return self.running | self.terminal

@@ -157,10 +157,10 @@ class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
                 job_id,
                 self.submitted_from(),
                 try_number,
-                kind.label.rpartition(" ")[2],
+                kind.unit,
                 verb.lower(),
                 why,
-                kind.label.rpartition(" ")[2],
+                kind.unit,
             )
         else:
             self.log.info("%s %s %s%s.", verb, kind.noun, job_id, self.submitted_from())

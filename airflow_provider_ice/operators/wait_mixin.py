@@ -204,6 +204,6 @@ class IceWaitMixin(IceLineageMixin):
         if not task.is_terminal:
             raise AirflowException(
                 f"The trigger reported {event.get('task_status')!r} but ICE now says {task.status!r} "
-                f"for {self.kind.label.rpartition(' ')[2]} {task.job_id}."
+                f"for {self.kind.unit} {task.job_id}."
             )
         return self.finish(context, task)
