@@ -91,7 +91,7 @@ class JobKind:
 
     @property
     def unit(self) -> str:
-        """What one job is called in a short message: the last word of :attr:`label` (``task``, ``job``)."""
+        """What one job is called in a short message: the last word of ``label`` (``task``, ``job``)."""
         return self.label.rpartition(" ")[2]
 
     @property
