@@ -14,6 +14,9 @@ SENSOR_MODULES = [
 OPERATOR_MODULES = [
     "airflow_provider_ice.operators.ice",
     "airflow_provider_ice.operators.media",
+    "airflow_provider_ice.operators.batch",
+    "airflow_provider_ice.operators.snapshot",
+    "airflow_provider_ice.operators.workflow",
 ]
 
 
@@ -32,7 +35,10 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-ice",
         "name": "Alibaba Cloud ICE",
-        "description": "Alibaba Cloud Intelligent Media Services (ICE): AI workflows, media producing, MediaConvert.",
+        "description": (
+            "Alibaba Cloud Intelligent Media Services (ICE): AI workflows, media producing (single and batch), "
+            "MediaConvert, snapshots, media workflows."
+        ),
         "versions": [package_version()],
         "integrations": [
             {

@@ -31,6 +31,25 @@ class IceWorkflowTaskStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class SubJobs:
+    """Where a kind's sub-jobs are, for a parent whose final status says nothing of success (a batch
+    media producing job ends ``Finished`` whatever its sub-jobs did).
+
+    :param list_field: the parent's field listing them (``SubJobList``).
+    :param id_field: a sub-job's id field.
+    :param status_field: a sub-job's status field.
+    :param success: a sub-job's final statuses that are a success (any other is not).
+    :param error_fields: a failed sub-job's error code and message fields.
+    """
+
+    list_field: str
+    id_field: str
+    status_field: str
+    success: frozenset[str]
+    error_fields: tuple[str, str]
+
+
+@dataclass(frozen=True)
 class JobKind:
     """One ICE job family.
 
@@ -47,7 +66,15 @@ class JobKind:
     :param success: documented final statuses that are a success.
     :param failure: documented final statuses that are a failure.
     :param partial: final statuses that are a success only with ``accept_partial_success``; default none.
-    :param error_fields: the fields of a failed job's error code and message; default None: the family has none.
+    :param settled: final statuses that say nothing of success: the sub-jobs decide (all succeeded: a
+        success; some: a partial success; none: a failure); default none.
+    :param sub_jobs: where the sub-jobs are (:class:`SubJobs`); default None: the kind has none.
+    :param error_fields: the (dotted) paths of a failed job's error code and message; default None:
+        the family has none.
+    :param nodes_field: the field of per-node results whose failed nodes say why a job failed
+        (``ActivityResults``); default None.
+    :param form_params: the submit's parameters the SDK sends in a form body (not the query);
+        default none.
     :param json_fields: fields typed as strings holding JSON (decoded for XCom); default none.
     :param result_fields: the fields of the job that go to XCom as ``return_value``; default none:
         the kind's record decides, as the AI-workflow task does.
@@ -75,7 +102,11 @@ class JobKind:
     success: frozenset[str]
     failure: frozenset[str]
     partial: frozenset[str] = frozenset()
+    settled: frozenset[str] = frozenset()
+    sub_jobs: SubJobs | None = None
     error_fields: tuple[str, str] | None = None
+    nodes_field: str | None = None
+    form_params: tuple[str, ...] = ()
     json_fields: tuple[str, ...] = ()
     result_fields: tuple[str, ...] = ()
     lineage: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
@@ -87,7 +118,7 @@ class JobKind:
     @property
     def terminal(self) -> frozenset[str]:
         """The documented final statuses: the job will not change again."""
-        return self.success | self.failure | self.partial
+        return self.success | self.failure | self.partial | self.settled
 
     @property
     def unit(self) -> str:
@@ -126,8 +157,17 @@ AI_WORKFLOW = JobKind(
 def _from_model(name: str, model: dict[str, Any]) -> JobKind:
     """A kind from its entry in ``kinds.json``."""
     submit, get, statuses = model["submit"], model["get"], model["statuses"]
-    error_fields = model.get("error_fields")
+    error_fields, sub = model.get("error_fields"), model.get("sub_jobs")
     lineage = model.get("lineage", {})
+    sub_jobs = None
+    if sub is not None:
+        sub_jobs = SubJobs(
+            sub["list_field"],
+            sub["id_field"],
+            sub["status_field"],
+            frozenset(sub["success"]),
+            tuple(sub["error_fields"]),
+        )
     return JobKind(
         name=name,
         noun=model["noun"],
@@ -142,10 +182,15 @@ def _from_model(name: str, model: dict[str, Any]) -> JobKind:
         success=frozenset(statuses["success"]),
         failure=frozenset(statuses["failure"]),
         partial=frozenset(statuses.get("partial", ())),
+        settled=frozenset(statuses.get("settled", ())),
+        sub_jobs=sub_jobs,
         error_fields=None if error_fields is None else (error_fields[0], error_fields[1]),
+        nodes_field=model.get("nodes_field"),
+        form_params=tuple(submit.get("form_params", ())),
         json_fields=tuple(model.get("json_fields", ())),
         result_fields=tuple(model.get("result_fields", ())),
         lineage=(tuple(lineage.get("inputs", ())), tuple(lineage.get("outputs", ()))),
+        id_xcom_key=model.get("id_xcom_key", "job_id"),
         stop_action=model.get("stop_action"),
         client_token=bool(submit.get("client_token")),
         max_submit_rate=submit.get("max_rate"),
@@ -163,6 +208,12 @@ _MODELED = _load()
 MEDIA_PRODUCING = _MODELED["media_producing"]
 #: MediaConvert (ICE's current transcoding): SubmitMediaConvertJob / GetMediaConvertJob.
 MEDIA_CONVERT = _MODELED["media_convert"]
+#: Batch media producing (many variants at once): SubmitBatchMediaProducingJob / GetBatchMediaProducingJob.
+BATCH_MEDIA_PRODUCING = _MODELED["batch_media_producing"]
+#: Snapshots: SubmitSnapshotJob / GetSnapshotJob.
+SNAPSHOT = _MODELED["snapshot"]
+#: Media workflows (template workflows, not AI): StartWorkflow / GetWorkflowTask.
+MEDIA_WORKFLOW = _MODELED["media_workflow"]
 
 #: Every kind by name (a trigger's ``kind`` kwarg).
 KINDS: dict[str, JobKind] = {AI_WORKFLOW.name: AI_WORKFLOW, **_MODELED}
@@ -171,6 +222,10 @@ KINDS: dict[str, JobKind] = {AI_WORKFLOW.name: AI_WORKFLOW, **_MODELED}
 SUBMIT_ACTIONS: frozenset[str] = frozenset(kind.submit_action for kind in KINDS.values())
 #: The submit actions that take a ClientToken (ICE's idempotency key): resent only with one.
 KEYED_ACTIONS: frozenset[str] = frozenset(kind.submit_action for kind in KINDS.values() if kind.client_token)
+#: Submit actions with parameters the SDK sends in a form body -> those parameters.
+FORM_PARAMS: dict[str, frozenset[str]] = {
+    kind.submit_action: frozenset(kind.form_params) for kind in KINDS.values() if kind.form_params
+}
 #: Actions whose quota ICE publishes (calls a second per account): each caps its limiter.
 DOCUMENTED_QUOTAS: dict[str, float] = {
     kind.submit_action: kind.max_submit_rate for kind in KINDS.values() if kind.max_submit_rate is not None

@@ -221,8 +221,19 @@ class IceJob:
         fields = self.kind.error_fields
         if fields is None or not self.record:
             return None, None
-        code, message = (_empty_to_none(self.record.get(name)) for name in fields)
+        code, message = (_empty_to_none(_at(self.record, path)) for path in fields)
         return (None if code is None else str(code)), (None if message is None else str(message))
+
+    def sub_jobs(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The sub-jobs the record lists (a kind with :class:`~airflow_provider_ice.kinds.SubJobs`):
+        those that succeeded and the others, each as ICE gave it; two empty lists for other kinds."""
+        spec = self.kind.sub_jobs
+        listed = (self.record or {}).get(spec.list_field) if spec else None
+        if spec is None or not isinstance(listed, list):
+            return [], []
+        subs = [sub for sub in listed if isinstance(sub, Mapping)]
+        succeeded = [dict(sub) for sub in subs if sub.get(spec.status_field) in spec.success]
+        return succeeded, [dict(sub) for sub in subs if sub.get(spec.status_field) not in spec.success]
 
     @property
     def result(self) -> dict[str, Any]:
@@ -237,9 +248,11 @@ class IceJob:
     def lineage_values(self) -> tuple[Any, Any]:
         """What names the OSS objects it read and wrote (the kind's lineage fields); what it was to
         write counts only once it succeeded."""
-        (inputs, outputs), record = self.kind.lineage, self.record
-        wrote = self.status in self.kind.success
-        return [_at(record, path) for path in inputs], [_at(record, path) for path in outputs] if wrote else []
+        (inputs, outputs), record, kind = self.kind.lineage, self.record, self.kind
+        read = [_at(record, path) for path in inputs]
+        if kind.sub_jobs is not None and self.status in kind.settled:
+            return read, self.sub_jobs()[0]  # what the sub-jobs that succeeded wrote
+        return read, [_at(record, path) for path in outputs] if self.status in kind.success else []
 
     @classmethod
     def from_api(cls, kind: JobKind, data: Mapping[str, Any], *, whole: bool = True) -> IceJob:

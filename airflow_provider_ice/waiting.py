@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.kinds import AI_WORKFLOW, JobKind
-from airflow_provider_ice.models import IceWorkflowTask, JobRecord
+from airflow_provider_ice.models import IceJob, IceWorkflowTask, JobRecord
 from airflow_provider_ice.version_compat import xcom_accepts_none
 
 # ---- status -> outcome, and the trigger's event ----------------------------------------------
@@ -106,14 +106,47 @@ def _node_error(result: Any) -> str | None:
 
 
 def _failure_detail(job: JobRecord) -> str:
-    """What a failed job's record says of why: an AI workflow task's failed nodes with their error
-    messages, another kind's error code and message."""
+    """What a failed job's record says of why: an AI workflow task's (or a media workflow task's)
+    failed nodes with their error messages, the failed sub-jobs of a batch with theirs, another
+    kind's error code and message."""
     if isinstance(job, IceWorkflowTask):
-        nodes = [f"{name} ({error})" if error else name for name, error in failed_nodes(job.node_results)]
-        return f"failed nodes: {'; '.join(nodes)}." if nodes else "NodeResults names no failed node."
+        return _nodes_detail(job.node_results, "NodeResults")
+    kind = job.kind
+    if kind.nodes_field is not None:
+        return _nodes_detail((job.record or {}).get(kind.nodes_field), kind.nodes_field)
     code, message = job.error
+    if job.status in kind.settled:
+        failed = _sub_jobs_detail(job)
+        return failed if code is None and message is None else f"{failed} Parent {_error_text(code, message)}"
     if code is None and message is None:
-        return "ICE gave no error code or message." if job.kind.error_fields else "ICE reports no error fields."
+        return "ICE gave no error code or message." if kind.error_fields else "ICE reports no error fields."
+    return _error_text(code, message)
+
+
+def _nodes_detail(results: Any, field: str) -> str:
+    nodes = [f"{name} ({error})" if error else name for name, error in failed_nodes(results)]
+    return f"failed nodes: {'; '.join(nodes)}." if nodes else f"{field} names no failed node."
+
+
+def _sub_jobs_detail(job: IceJob) -> str:
+    """Every sub-job that did not succeed, with its status and ICE's error code and message."""
+    spec, (_, others) = job.kind.sub_jobs, job.sub_jobs()
+    if spec is None or not others:
+        return "ICE lists no failed sub-job."
+    id_field, status_field, (code_field, message_field) = spec.id_field, spec.status_field, spec.error_fields
+    parts = [
+        f"{sub.get(id_field) or '?'} ({sub.get(status_field)!s}, "
+        f"{_error_text(_text_or_none(sub.get(code_field)), _text_or_none(sub.get(message_field)))})"
+        for sub in others
+    ]
+    return f"failed sub-jobs: {'; '.join(parts)}."
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _error_text(code: str | None, message: str | None) -> str:
     return f"error {code or '(no code)'}: {_shorten(message or '(no message)')}"
 
 
@@ -122,20 +155,38 @@ def _shorten(text: str) -> str:
     return text if len(text) <= NODE_ERROR_CHARS else text[: NODE_ERROR_CHARS - 1] + "…"
 
 
+def judge(job: JobRecord, accept_partial_success: bool) -> Outcome:
+    """A terminal job -> success or failure: :func:`decide` on its status, but a status that says
+    nothing of success (a batch's ``Finished``) by its sub-jobs: all succeeded, a success; some, a
+    success only with ``accept_partial_success``; none (or none listed), a failure."""
+    if isinstance(job, IceJob) and job.status in job.kind.settled:
+        succeeded, others = job.sub_jobs()
+        ok = succeeded and (not others or accept_partial_success)
+        return Outcome.SUCCESS if ok else Outcome.FAILURE
+    return decide(job.status, accept_partial_success, job.kind)
+
+
 def describe(task: JobRecord, outcome: Outcome) -> str:
     """A one-line summary naming the job, its status and (on failure) why: an AI workflow task's
-    failed nodes with their error messages, another kind's error code and message (each shortened to
-    :data:`NODE_ERROR_CHARS` characters)."""
+    failed nodes with their error messages, a batch's failed sub-jobs with theirs, another kind's
+    error code and message (each shortened to :data:`NODE_ERROR_CHARS` characters)."""
     text = f"{task.kind.noun} {task.job_id} ended with status {task.status!r}"
+    partial = task.status in task.kind.partial
+    if isinstance(task, IceJob) and task.status in task.kind.settled:
+        succeeded, others = task.sub_jobs()
+        text += f": {len(succeeded)} of {len(succeeded) + len(others)} sub-jobs succeeded"
+        partial = bool(succeeded and others)
+        if outcome is Outcome.SUCCESS and others:  # a partial success, accepted: say what was lost
+            return f"{text} (accept_partial_success=True); {_sub_jobs_detail(task)}"
     if outcome is Outcome.SUCCESS:
         return text + "."
-    if task.status in task.kind.partial:
+    if partial:
         text += " (set accept_partial_success=True to accept it)"
     return f"{text}; {_failure_detail(task)}"
 
 
 def terminal_event(task: JobRecord, accept_partial_success: bool) -> WaitEvent:
-    outcome = decide(task.status, accept_partial_success, task.kind)
+    outcome = judge(task, accept_partial_success)
     return error_event(task.job_id, outcome, describe(task, outcome), task_status=task.status, kind=task.kind)
 
 

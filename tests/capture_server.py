@@ -19,6 +19,12 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "GetMediaProducingJob": {"RequestId": "r-1", "MediaProducingJob": {"JobId": "j-1", "Status": "Processing"}},
     "SubmitMediaConvertJob": {"RequestId": "r-1", "Job": {"JobId": "j-1", "State": "Inited"}},
     "GetMediaConvertJob": {"RequestId": "r-1", "Job": {"JobId": "j-1", "State": "Running"}},
+    "SubmitBatchMediaProducingJob": {"RequestId": "r-1", "JobId": "j-1"},
+    "GetBatchMediaProducingJob": {"RequestId": "r-1", "EditingBatchJob": {"JobId": "j-1", "Status": "Processing"}},
+    "SubmitSnapshotJob": {"RequestId": "r-1", "JobId": "j-1"},
+    "GetSnapshotJob": {"RequestId": "r-1", "SnapshotJob": {"JobId": "j-1", "Status": "Init"}},
+    "StartWorkflow": {"RequestId": "r-1", "TaskId": "t-1"},
+    "GetWorkflowTask": {"RequestId": "r-1", "WorkflowTask": {"TaskId": "t-1", "Status": "Processing"}},
 }
 
 

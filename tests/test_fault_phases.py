@@ -16,7 +16,7 @@ import logging
 import pytest
 
 from airflow_provider_ice.exceptions import IceApiError
-from airflow_provider_ice.kinds import MEDIA_CONVERT, MEDIA_PRODUCING
+from airflow_provider_ice.kinds import BATCH_MEDIA_PRODUCING, MEDIA_CONVERT, MEDIA_PRODUCING, MEDIA_WORKFLOW, SNAPSHOT
 from airflow_provider_ice.testing.emulator.tls import server_certificate
 from tests.fault_server import AFTER_REQUEST, FaultServer, Phase
 from tests.helpers import call
@@ -31,7 +31,19 @@ ACTIONS = {
     "GetMediaProducingJob": ("get_job", (MEDIA_PRODUCING, "j-1")),
     "SubmitMediaConvertJob": ("submit_job", (MEDIA_CONVERT, {"Config": "{}"})),
     "GetMediaConvertJob": ("get_job", (MEDIA_CONVERT, "j-1")),
+    "SubmitBatchMediaProducingJob": (
+        "submit_job",
+        (BATCH_MEDIA_PRODUCING, {"InputConfig": "{}", "EditingConfig": "{}", "OutputConfig": "{}"}),
+    ),
+    "GetBatchMediaProducingJob": ("get_job", (BATCH_MEDIA_PRODUCING, "j-1")),
+    "SubmitSnapshotJob": ("submit_job", (SNAPSHOT, {"Input": "{}", "Output": "{}", "TemplateConfig": "{}"})),
+    "GetSnapshotJob": ("get_job", (SNAPSHOT, "j-1")),
+    "StartWorkflow": ("submit_job", (MEDIA_WORKFLOW, {"WorkflowId": "wf"})),
+    "GetWorkflowTask": ("get_job", (MEDIA_WORKFLOW, "t-1")),
 }
+#: The starts and submits ICE documents no idempotency key for (each action's page): sent once
+#: when they may have run. The other Submit* actions are resent with their ClientToken.
+ONCE = frozenset({"StartAIWorkflow", "SubmitSnapshotJob", "StartWorkflow"})
 
 
 #: A name only the test proxy resolves: a call that reaches the server went through the proxy.
@@ -75,7 +87,7 @@ def test_a_call_broken_at_each_phase_is_resent_only_if_it_certainly_did_not_run(
     err = excinfo.value
     retries = [r for r in caplog.records if "retrying in" in r.getMessage()]
     written = phase in AFTER_REQUEST
-    start = action == "StartAIWorkflow"
+    start = action in ONCE
     attempts = 1 if start and written else ATTEMPTS
 
     assert len(retries) == attempts - 1, [r.getMessage() for r in retries]
@@ -84,9 +96,10 @@ def test_a_call_broken_at_each_phase_is_resent_only_if_it_certainly_did_not_run(
         assert server.connections == ATTEMPTS
     assert err.may_have_run is written
     if start and written:
-        assert "may have created a task from workflow wf" in str(err)
+        made = "a job" if action == "SubmitSnapshotJob" else "a task from workflow wf"
+        assert f"may have created {made}" in str(err)
         assert "it was not sent again" in str(err)
-    if action.startswith("Submit") and written:  # resent with its ClientToken, then given up on
+    if action.startswith("Submit") and not start and written:  # resent with its ClientToken, then given up on
         assert "may have created a job (ClientToken " in str(err)
     assert ("TLS handshake" in str(err)) is (phase is Phase.HANDSHAKE)
     if phase is Phase.BAD_RECORD:

@@ -50,7 +50,7 @@ def test_serialize_gives_exactly_the_kwargs_that_rebuild_it():
 
 def test_an_unknown_kind_is_refused_naming_the_known_ones():
     with pytest.raises(ValueError, match=r"kind must be one of .*media_convert"):
-        IceJobTrigger("j-1", kind="snapshot")
+        IceJobTrigger("j-1", kind="smart_tagging")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
-"""The media job kinds (media producing, MediaConvert) in real DAG runs (dag.test() on the installed
-Airflow) against the emulator: every sensor mode, each documented final status and an undocumented
-one, the operators' single submit. The statuses are spelled here from ICE's Get* pages, not read
-from the provider's kinds table."""
+"""The ICE job kinds besides AI workflows in real DAG runs (dag.test() on the installed Airflow)
+against the emulator: every sensor mode, each documented final status and an undocumented one, the
+operators' single submit. The statuses are spelled in tests/job_tables.py from ICE's pages, not read
+from the provider's kinds table; a batch's sub-jobs and the submits without a ClientToken:
+tests/test_more_jobs.py."""
 
 from __future__ import annotations
 
@@ -11,19 +12,11 @@ import pytest
 
 from tests.dagrun import run_dag
 from tests.helpers import use_connection, wait_until
+from tests.job_tables import GET, ID_FIELD, ID_XCOM, KEYED, PARAMS, STATUSES, SUBMIT, failure_text
 
 SENSOR_DAGS = "ice_job_dags.py"
-#: (success, failures, running statuses) per kind, from GetMediaProducingJob's and GetMediaConvertJob's pages
-STATUSES = {
-    "media_producing": ("Success", ("Failed",), ("Init", "Queuing", "Processing")),
-    "media_convert": ("Complete", ("Error", "Cancelled"), ("Inited", "Running")),
-}
-GET = {"media_producing": "GetMediaProducingJob", "media_convert": "GetMediaConvertJob"}
-SUBMIT = {"media_producing": "SubmitMediaProducingJob", "media_convert": "SubmitMediaConvertJob"}
-PARAMS = {
-    "media_producing": {"ProjectId": "proj-1", "OutputMediaConfig": '{"MediaURL": "oss://media-out/cut.mp4"}'},
-    "media_convert": {"Config": '{"Inputs": [], "Outputs": []}', "PipelineId": "pipe-1"},
-}
+#: the kinds whose failures are final statuses (a batch's come from its sub-jobs)
+FAILING = [(kind, final) for kind, (_, fails, _) in STATUSES.items() for final in fails]
 
 
 @pytest.fixture
@@ -62,7 +55,7 @@ def test_a_successful_job_succeeds_in_every_mode(emulator, kind, mode):
     assert result.state == "success"
     xcom = result.xcoms_of("wait")
     assert xcom["status"] == STATUSES[kind][0]
-    assert xcom["return_value"]["JobId"] == job_id
+    assert xcom["return_value"][ID_FIELD[kind]] == job_id
     assert "Code" not in xcom["return_value"]  # an empty field is left out
     assert result.xcoms_of("read")["return_value"] == {"id": STATUSES[kind][0], "result": xcom["return_value"]}
     # 2 running answers then the final one; deferrable adds the fetch on resume.
@@ -70,7 +63,7 @@ def test_a_successful_job_succeeds_in_every_mode(emulator, kind, mode):
 
 
 @pytest.mark.parametrize("mode", modes())
-@pytest.mark.parametrize(("kind", "final"), [(k, f) for k, (_, fails, _) in STATUSES.items() for f in fails])
+@pytest.mark.parametrize(("kind", "final"), FAILING)
 def test_a_failed_job_fails_once_with_ices_error_and_keeps_its_result(emulator, kind, final, mode, caplog, capfd):
     caplog.set_level(logging.INFO)
     job_id = add_job(emulator, kind, final_status=final, error_code="InputNotFound", error_message="no such object")
@@ -79,10 +72,14 @@ def test_a_failed_job_fails_once_with_ices_error_and_keeps_its_result(emulator, 
     assert result.try_numbers["wait"] == 1  # no retry of a verdict that cannot change
     xcom = result.xcoms_of("wait")
     assert xcom["status"] == final
-    assert (xcom["return_value"]["Code"], xcom["return_value"]["Message"]) == ("InputNotFound", "no such object")
+    result_value = xcom["return_value"]
+    if kind == "media_workflow":  # no error fields: the failed activity is in ActivityResults
+        assert result_value["ActivityResults"]["Transcode"]["Message"] == "no such object"
+    else:
+        assert (result_value["Code"], result_value["Message"]) == ("InputNotFound", "no such object")
     out, err = capfd.readouterr()
     logs = out + err + caplog.text
-    assert f"ended with status {final!r}; error InputNotFound: no such object" in logs, logs[-3000:]
+    assert failure_text(kind, final, "InputNotFound", "no such object") in logs, logs[-3000:]
 
 
 @pytest.mark.parametrize("mode", modes())
@@ -114,7 +111,7 @@ def test_every_documented_running_status_is_polled_on_without_a_warning(emulator
     assert "none of the statuses ICE documents" not in caplog.text
 
 
-@pytest.mark.parametrize("kind", list(STATUSES))
+@pytest.mark.parametrize("kind", KEYED)
 def test_a_lost_answer_then_refusals_fail_without_an_airflow_retry(emulator, monkeypatch, kind):
     """The first submit's answer is lost (it may have made a job), the resends are throttled: the
     last error alone says nothing ran, but a job may exist, so Airflow must not retry (a new try
@@ -168,15 +165,16 @@ def test_the_operator_submits_once_and_writes_the_documented_keys(emulator, kind
     [job] = emulator.backend.jobs.snapshot()
     assert emulator.backend.calls(SUBMIT[kind]) == 1
     xcom = result.xcoms_of("submit")
-    assert set(xcom) == {"job_id", "return_value", "status"}
-    assert xcom["job_id"] == job["job_id"] == xcom["return_value"]["JobId"]
+    assert set(xcom) == {ID_XCOM[kind], "return_value", "status"}
+    assert xcom[ID_XCOM[kind]] == job["job_id"] == xcom["return_value"][ID_FIELD[kind]]
     assert xcom["status"] == STATUSES[kind][0]
     assert result.xcoms_of("read")["return_value"]["id"] == job["job_id"]
-    assert job["params"]["ClientToken"]  # ICE's idempotency key, on every submit
+    # ICE's idempotency key, on every submit that takes one
+    assert bool(job["params"].get("ClientToken")) == (kind in KEYED)
     assert job["params"]["UserData"].startswith('{"run":"manual__')  # a dict, JSON-encoded after rendering
 
 
-@pytest.mark.parametrize("kind", list(STATUSES))
+@pytest.mark.parametrize("kind", KEYED)
 def test_a_submit_whose_answer_is_lost_is_resent_with_its_client_token_and_makes_one_job(emulator, monkeypatch, kind):
     """A read timeout on the submit: the request may have run, so the resend carries the same
     ClientToken, which ICE answers with the job the first one made (its documented idempotence)."""
@@ -281,5 +279,6 @@ def test_a_retry_reattaches_or_says_it_submits_anew(emulator, monkeypatch, kind)
     assert result.state == "success"
     assert result.try_numbers["submit"] == 2
     assert emulator.backend.calls(SUBMIT[kind]) == (1 if AIRFLOW_V_3_3_PLUS else 2)
-    tokens = {job["params"]["ClientToken"] for job in emulator.backend.jobs.snapshot()}
-    assert len(tokens) == len(emulator.backend.jobs.snapshot())  # each try its own token
+    if kind in KEYED:
+        tokens = {job["params"]["ClientToken"] for job in emulator.backend.jobs.snapshot()}
+        assert len(tokens) == len(emulator.backend.jobs.snapshot())  # each try its own token

@@ -23,6 +23,8 @@ SDK = f"alibabacloud-ice20201109-{version('alibabacloud-ice20201109')}"
 #: Headers that differ on every request (date, nonce, signature) or say who sends it (user agent).
 VARYING = frozenset({"x-acs-date", "x-acs-signature-nonce", "authorization", "user-agent"})
 KEY, SECRET, TOKEN = "LTAIparityKey", "parity-secret", "parity-sts-token"
+#: an SDK request model's arguments under this key are ICE's names (the model's from_map)
+FROM_MAP = "from_map"
 INPUTS = '{"video":"oss://talks/keynote v2.mp4","lang":["en","zh"]}'
 
 #: action -> (our hook method and arguments, the SDK's request model and method)
@@ -40,14 +42,26 @@ CALLS: dict[str, tuple[str, tuple[Any, ...], dict[str, Any], str, dict[str, Any]
 
 
 def _job_calls() -> None:
-    """The other kinds' actions, the submits' queries built by their operators (as a DAG's task would)."""
-    from airflow_provider_ice.kinds import MEDIA_CONVERT, MEDIA_PRODUCING
+    """The other kinds' actions, the submits' queries built by their operators (as a DAG's task would);
+    the SDK's request model gets the same values (its snake_case names)."""
+    from airflow_provider_ice.kinds import (
+        BATCH_MEDIA_PRODUCING,
+        MEDIA_CONVERT,
+        MEDIA_PRODUCING,
+        MEDIA_WORKFLOW,
+        SNAPSHOT,
+    )
+    from airflow_provider_ice.operators.batch import IceSubmitBatchMediaProducingJobOperator
     from airflow_provider_ice.operators.media import (
         IceSubmitMediaConvertJobOperator,
         IceSubmitMediaProducingJobOperator,
     )
+    from airflow_provider_ice.operators.snapshot import IceSubmitSnapshotJobOperator
+    from airflow_provider_ice.operators.submit_params import snake
+    from airflow_provider_ice.operators.workflow import IceStartMediaWorkflowOperator
 
-    config = {"Inputs": [{"Name": "in", "InputFile": {"Type": "OSS", "Media": "oss://talks/key note.mp4"}}]}
+    talk = {"Type": "OSS", "Media": "oss://talks/key note.mp4"}
+    config = {"Inputs": [{"Name": "in", "InputFile": talk}]}
     convert = IceSubmitMediaConvertJobOperator(
         task_id="c", config=config, pipeline_id="p-1", user_data="order=17&run=a b", client_token="tok-1"
     ).submit_query({})
@@ -60,13 +74,53 @@ def _job_calls() -> None:
         user_data={"run": "r 1"},
         client_token="tok-2",
     ).submit_query({})
-    snake = {"ClientToken": "client_token", "Config": "config", "PipelineId": "pipeline_id", "UserData": "user_data"}
-    snake |= {"ClipsParam": "clips_param", "OutputMediaConfig": "output_media_config", "TemplateId": "template_id"}
-    snake |= {"OutputMediaTarget": "output_media_target"}
-    for kind, query in ((MEDIA_CONVERT, convert), (MEDIA_PRODUCING, producing)):
-        model = {snake[key]: value for key, value in query.items()}
-        CALLS[kind.submit_action] = ("submit_job", (kind, query), {}, f"{kind.submit_action}Request", model)
-        CALLS[kind.get_action] = ("get_job", (kind, "j-1"), {}, f"{kind.get_action}Request", {"job_id": "j-1"})
+    # A Timeline goes in the request body, as the SDK sends it.
+    timeline = IceSubmitMediaProducingJobOperator(
+        task_id="t",
+        timeline={"VideoTracks": [{"VideoTrackClips": [{"MediaURL": "oss://talks/a b.mp4"}]}]},
+        output_media_config={"MediaURL": "oss://out/cut.mp4"},
+        client_token="tok-3",
+    ).submit_query({})
+    batch = IceSubmitBatchMediaProducingJobOperator(
+        task_id="b",
+        input_config={"MediaGroupArray": [{"GroupName": "g 1", "MediaArray": ["oss://talks/a b.mp4"]}]},
+        editing_config={"MediaConfig": {"Volume": 0}},
+        output_config={"MediaURL": "oss://out/v{index}.mp4", "Count": 2},
+        user_data={"run": "r 1"},
+        client_token="tok-4",
+    ).submit_query({})
+    # The SDK's snapshot models encode their fields in the model's order (Media before Type); a user's
+    # dict keeps its own order (the same JSON object): given here in the model's order.
+    snapshot = IceSubmitSnapshotJobOperator(
+        task_id="s",
+        input_file={"Media": talk["Media"], "Type": "OSS"},
+        output_file={"Media": "oss://out/cover.jpg", "Type": "OSS"},
+        template_config={"TemplateId": "tpl-snap"},
+        name="cover 1",
+        user_data={"run": "r 1"},
+    ).submit_query({})
+    workflow = IceStartMediaWorkflowOperator(
+        task_id="w", workflow_id="wf-1", task_input=talk, user_data={"run": "r 1"}, skip_input_verification=True
+    ).submit_query({})
+    # The SDK's snapshot model takes objects (it JSON-encodes them itself), the others strings.
+    objects = {"Input", "Output", "TemplateConfig"}
+    submits = [
+        (MEDIA_CONVERT, convert, ""),
+        (MEDIA_PRODUCING, producing, ""),
+        (MEDIA_PRODUCING, timeline, "+Timeline"),
+        (BATCH_MEDIA_PRODUCING, batch, ""),
+        (SNAPSHOT, snapshot, ""),
+        (MEDIA_WORKFLOW, workflow, ""),
+    ]
+    for kind, query, variant in submits:
+        model: dict[str, Any] = {snake(key): value for key, value in query.items()}
+        if kind is SNAPSHOT:  # its request's objects are models: built from ICE's names (from_map)
+            model = {FROM_MAP: {key: json.loads(value) if key in objects else value for key, value in query.items()}}
+        if kind is MEDIA_WORKFLOW:
+            model["skip_input_verification"] = query["SkipInputVerification"] == "True"
+        CALLS[kind.submit_action + variant] = ("submit_job", (kind, query), {}, f"{kind.submit_action}Request", model)
+        get_args = {"task_id" if kind.id_param == "TaskId" else "job_id": "j-1"}
+        CALLS[kind.get_action] = ("get_job", (kind, "j-1"), {}, f"{kind.get_action}Request", get_args)
 
 
 _job_calls()
@@ -90,8 +144,11 @@ def sdk_request(server: CaptureServer, action: str, sts: bool, ca_file: str | No
     _, _, _, model, arguments = CALLS[action]
     ai = {"StartAIWorkflow": "start_aiworkflow", "GetAIWorkflowTask": "get_aiworkflow_task"}
     ai["StopAIWorkflowTask"] = "stop_aiworkflow_task"
-    method = ai.get(action) or "".join(f"_{c.lower()}" if c.isupper() else c for c in action).lstrip("_")
-    getattr(Client(config), f"{method}_with_options")(getattr(models, model)(**arguments), RuntimeOptions())
+    name = action.partition("+")[0]  # "SubmitMediaProducingJob+Timeline": another call of the action
+    method = ai.get(name) or "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+    request = getattr(models, model)
+    request = request().from_map(arguments[FROM_MAP]) if FROM_MAP in arguments else request(**arguments)
+    getattr(Client(config), f"{method}_with_options")(request, RuntimeOptions())
     return server.take()
 
 

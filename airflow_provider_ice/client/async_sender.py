@@ -143,7 +143,11 @@ class AsyncSender:
         try:
             # encoded=True: the query goes out exactly as it was signed.
             async with session.post(
-                URL(request.url, encoded=True), headers=request.headers, proxy=self._proxy, allow_redirects=False
+                URL(request.url, encoded=True),
+                data=request.body or None,
+                headers=request.headers,
+                proxy=self._proxy,
+                allow_redirects=False,
             ) as response:
                 return response.status, response.headers, await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:

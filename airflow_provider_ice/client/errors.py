@@ -27,7 +27,7 @@ from airflow_provider_ice.exceptions import (
     IceServiceError,
     IceTransportError,
 )
-from airflow_provider_ice.kinds import AI_WORKFLOW, SUBMIT_ACTIONS, JobKind
+from airflow_provider_ice.kinds import SUBMIT_ACTIONS, JobKind
 
 #: Actions that create a job: repeated only when the request certainly did not run, unless it carries
 #: an idempotency key (``keyed``: a Submit* action's ClientToken, which the hook always sends).
@@ -240,10 +240,10 @@ def unsure_submit(error: IceApiError, kind: JobKind, query: dict[str, str]) -> I
             f"token (ICE's idempotency key). Look for the job in the ICE console before running the task again.",
             retryable=False,
         )
-    noun = "task" if kind is AI_WORKFLOW else "job"
+    noun = kind.unit
     user_data = query.get("UserData")
     find = f"with UserData {user_data}" if user_data else f"(no UserData was set: set user_data to tell {noun}s apart)"
-    source = f" from workflow {query['WorkflowId']}" if kind is AI_WORKFLOW else ""
+    source = f" from workflow {query['WorkflowId']}" if query.get("WorkflowId") else ""  # a workflow's start
     return reworded(
         error,
         f"{message}. {action} may have created a {noun}{source} {find}; it was not sent again, to avoid a second "

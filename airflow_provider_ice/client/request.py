@@ -18,9 +18,9 @@ from airflow_provider_ice.client import credentials
 from airflow_provider_ice.client.config import IceConnectionConfig
 from airflow_provider_ice.client.errors import error_from_credentials, is_throttling, read_answer
 from airflow_provider_ice.client.ratelimit import AdaptiveRateLimiter, limiter_for
-from airflow_provider_ice.client.signing import canonical_query, signed_headers
+from airflow_provider_ice.client.signing import EMPTY_PAYLOAD_HASH, canonical_query, payload_hash, signed_headers
 from airflow_provider_ice.exceptions import NOT_SENT, IceApiError, IceNotSentError
-from airflow_provider_ice.kinds import DOCUMENTED_QUOTAS
+from airflow_provider_ice.kinds import DOCUMENTED_QUOTAS, FORM_PARAMS
 
 #: What a sender returns: HTTP status, headers (case-insensitive ``get``), body.
 Answer = tuple[int, Any, bytes]
@@ -28,44 +28,60 @@ Answer = tuple[int, Any, bytes]
 
 @dataclass(frozen=True)
 class IceRequest:
-    """A signed request: ``POST`` to ``url`` (``target`` is its path and query string, as signed)."""
+    """A signed request: ``POST`` to ``url`` (``target`` is its path and query string, as signed),
+    with ``body`` (a form; empty for most actions)."""
 
     action: str
     url: str
     target: str
     headers: dict[str, str]
+    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
     """An action's parameters, encoded once (a wait polls with the same ones every time): the query
     string sent (``target``: in the order the SDK's generated code adds them, by name, encoded as
-    its ``urlencode`` does) and the canonical one signed (the SDK's ``get_canonical_query_string``)."""
+    its ``urlencode`` does), the canonical one signed (the SDK's ``get_canonical_query_string``) and,
+    for the parameters the SDK sends in a form body (``kinds.FORM_PARAMS``), that body and its hash."""
 
     params: dict[str, str]
     target: str
     canonical: str
+    body: bytes = b""
+    body_hash: str = EMPTY_PAYLOAD_HASH
 
     @classmethod
-    def of(cls, params: dict[str, str] | Query) -> Query:
-        """``params`` encoded (a :class:`Query` is returned as it is)."""
+    def of(cls, params: dict[str, str] | Query, action: str = "") -> Query:
+        """``params`` of ``action`` encoded (a :class:`Query` is returned as it is).
+
+        :param params: the action's parameters.
+        :param action: the action (its form parameters go in the body); default none: all in the query.
+        """
         if isinstance(params, Query):
             return params
-        target = "/?" + urlencode(sorted(params.items())) if params else "/"
-        return cls(params, target, canonical_query(params))
+        in_form = FORM_PARAMS.get(action, frozenset())
+        query = {name: value for name, value in params.items() if name not in in_form}
+        target = "/?" + urlencode(sorted(query.items())) if query else "/"
+        if len(query) == len(params):
+            return cls(params, target, canonical_query(params))
+        # The SDK's form body: its parameters sorted and urlencoded (darabonba's Form.to_form_string).
+        body = urlencode(sorted((name, value) for name, value in params.items() if name in in_form)).encode()
+        return cls(params, target, canonical_query(query), body, payload_hash(body))
 
 
 def build_request(
     protocol: str, endpoint: str, action: str, query: dict[str, str] | Query, credential: Any
 ) -> IceRequest:
-    """``action`` with ``query`` (every parameter in the query string, as the SDK sends RPC calls),
+    """``action`` with ``query`` (in the query string, as the SDK sends RPC calls, but for the
+    parameters it sends in a form body),
     signed with ``credential`` (a ``CredentialModel``: access key, secret, STS token) as the SDK
     signs it (:mod:`.signing`), with the headers the SDK sends."""
-    encoded = Query.of(query)
-    headers = signed_headers(endpoint, action, encoded.canonical, credential)
+    encoded = Query.of(query, action)
+    headers = signed_headers(endpoint, action, encoded.canonical, credential, encoded.body_hash)
     # Unsigned, as the SDK leaves it: its requests path sends http.client's default, identity.
     headers["accept-encoding"] = "identity"
-    return IceRequest(action, f"{protocol}://{endpoint}{encoded.target}", encoded.target, headers)
+    return IceRequest(action, f"{protocol}://{endpoint}{encoded.target}", encoded.target, headers, encoded.body)
 
 
 def attempt(

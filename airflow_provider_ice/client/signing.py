@@ -25,23 +25,34 @@ from alibabacloud_tea_openapi.utils import (
 )
 
 from airflow_provider_ice.client.config import CLIENT_NAME
+from airflow_provider_ice.kinds import FORM_PARAMS
 
 API_VERSION = "2020-11-09"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_PAYLOAD_HASH = Utils.hash(b"", SIGNATURE_ALGORITHM).hex()
 USER_AGENT = Utils.get_user_agent(CLIENT_NAME)
 _DATE, _NONCE = "x-acs-date", "x-acs-signature-nonce"
-#: Actions whose SDK request has a form body (SubmitMediaProducingJob's Timeline), sent even when it
+#: Actions whose SDK request has a form body (SubmitMediaProducingJob's Timeline…), sent even when it
 #: is empty: the SDK then sends and signs this content type (tests/test_wire_parity.py).
-FORM_ACTIONS = frozenset({"SubmitMediaProducingJob"})
+FORM_ACTIONS = frozenset(FORM_PARAMS)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # Stand-ins that sort nowhere near a real value: the canonical text is cut where they stand.
 _DATE_MARK, _NONCE_MARK = "\x00date\x00", "\x00nonce\x00"
 
 
+def payload_hash(body: bytes) -> str:
+    """``x-acs-content-sha256`` of a request with ``body`` (the SDK's ``Utils.hash``)."""
+    return EMPTY_PAYLOAD_HASH if not body else Utils.hash(body, SIGNATURE_ALGORITHM).hex()
+
+
 @lru_cache(maxsize=256)
 def _template(
-    endpoint: str, action: str, provider_name: str | None, access_key_id: str, security_token: str | None
+    endpoint: str,
+    action: str,
+    provider_name: str | None,
+    access_key_id: str,
+    security_token: str | None,
+    body_hash: str = EMPTY_PAYLOAD_HASH,
 ) -> tuple[dict[str, str], tuple[str, str, str], str]:
     """The headers every call of ``action`` with this credential sends, and their canonical text
     (cut around the date and the nonce) and signed-header list, by the SDK's ``get_canonicalized_headers``."""
@@ -53,7 +64,7 @@ def _template(
         _DATE: _DATE_MARK,
         _NONCE: _NONCE_MARK,
         "accept": "application/json",
-        "x-acs-content-sha256": EMPTY_PAYLOAD_HASH,
+        "x-acs-content-sha256": body_hash,
     }
     if action in FORM_ACTIONS:
         headers["content-type"] = FORM_CONTENT_TYPE
@@ -73,17 +84,17 @@ def canonical_query(params: dict[str, str]) -> str:
     return str(get_canonical_query_string(params))
 
 
-def signed_headers(endpoint: str, action: str, canonical: str, credential: Any) -> dict[str, str]:
+def signed_headers(
+    endpoint: str, action: str, canonical: str, credential: Any, body_hash: str = EMPTY_PAYLOAD_HASH
+) -> dict[str, str]:
     """Every header of ``action`` with the query ``canonical`` (:func:`canonical_query`) to ``endpoint``
-    (``POST /``, no body), signed with ``credential`` (a ``CredentialModel``) as the SDK signs it; a
-    fresh date and nonce each call."""
+    (``POST /``; a body with the hash ``body_hash``, :func:`payload_hash`; default none), signed with
+    ``credential`` (a ``CredentialModel``) as the SDK signs it; a fresh date and nonce each call."""
     template, (before_date, between, after_nonce), signed = _template(
-        endpoint, action, credential.provider_name, credential.access_key_id, credential.security_token
+        endpoint, action, credential.provider_name, credential.access_key_id, credential.security_token, body_hash
     )
     date, nonce = timestamp(), token_hex(16)
-    canonical_request = (
-        f"POST\n/\n{canonical}\n{before_date}{date}{between}{nonce}{after_nonce}\n{signed}\n{EMPTY_PAYLOAD_HASH}"
-    )
+    canonical_request = f"POST\n/\n{canonical}\n{before_date}{date}{between}{nonce}{after_nonce}\n{signed}\n{body_hash}"
     digest = Utils.hash(canonical_request.encode("utf-8"), SIGNATURE_ALGORITHM).hex()
     signature = signature_method(credential.access_key_secret, f"{SIGNATURE_ALGORITHM}\n{digest}", SIGNATURE_ALGORITHM)
     headers = dict(template)

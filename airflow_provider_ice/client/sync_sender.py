@@ -122,6 +122,7 @@ class SyncSender:
         try:
             response = self._session.post(
                 request.url,
+                data=request.body or None,
                 headers=request.headers,
                 proxies=self._proxies,
                 timeout=(self._config.connect_timeout, self._config.read_timeout),

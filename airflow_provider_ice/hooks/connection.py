@@ -166,14 +166,16 @@ class IceHookBase(BaseHook):
         calls = _calls()
         config = self.get_connection_config()
         credential, send = self._get_credential(config), self._sync_sender().send
-        return calls.call(config, credential, send, action, calls.Query.of(query), self.ice_conn_id)
+        return calls.call(config, credential, send, action, calls.Query.of(query, action), self.ice_conn_id)
 
     async def _acall(self, action: str, query: dict[str, str] | Query) -> dict[str, Any]:
         sender = await self._aget_sender()  # first: it loads the client stack off the event loop
         calls = _calls()
         config = await self.aget_connection_config()
         credential = self._get_credential(config)
-        return await calls.acall(config, credential, sender.send, action, calls.Query.of(query), self.ice_conn_id)
+        return await calls.acall(
+            config, credential, sender.send, action, calls.Query.of(query, action), self.ice_conn_id
+        )
 
 
 def _stack_ready(config: IceConnectionConfig) -> bool:

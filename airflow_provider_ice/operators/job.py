@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError, IceError
 from airflow_provider_ice.hooks.ice import IceHook
 from airflow_provider_ice.links import IceConsoleLink
+from airflow_provider_ice.models import JobRecord
 from airflow_provider_ice.operators.wait_mixin import IceWaitMixin
 from airflow_provider_ice.params import require_positive
 from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS, running_line
@@ -21,6 +22,7 @@ from airflow_provider_ice.waiting import (
     DEFAULT_UNREACHABLE_TIMEOUT,
     Outcome,
     decide,
+    judge,
     log_stop,
 )
 
@@ -71,6 +73,8 @@ class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
 
     ui_color = "#ff6a00"
     operator_extra_links = (IceConsoleLink(),)
+    #: the record :meth:`get_job_status` read last
+    _status_of: JobRecord | None = None
 
     def __init__(
         self,
@@ -177,7 +181,9 @@ class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         :param external_id: the job's id.
         :param context: the task's context.
         """
-        return self.hook.get_job(self.kind, str(external_id)).status
+        job = self.hook.get_job(self.kind, str(external_id))
+        self._status_of = job  # a status that says nothing of success is judged by this record
+        return job.status
 
     def is_job_active(self, status: str) -> bool:
         """Whether a job in ``status`` may still change (not one of the kind's final statuses).
@@ -191,6 +197,9 @@ class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
 
         :param status: an ICE status of the kind.
         """
+        job = self._status_of
+        if status in self.kind.settled and job is not None and job.status == status:
+            return judge(job, self.accept_partial_success) is Outcome.SUCCESS  # a batch's sub-jobs decide
         return decide(status, self.accept_partial_success, self.kind) is Outcome.SUCCESS
 
     def poll_until_complete(self, external_id: Any, context: Any) -> None:

@@ -10,34 +10,10 @@ from typing import Any, ClassVar
 from airflow_provider_ice.exceptions import IceArgumentError
 from airflow_provider_ice.kinds import MEDIA_CONVERT, MEDIA_PRODUCING, JobKind
 from airflow_provider_ice.operators.job import IceSubmitJobOperator
-from airflow_provider_ice.params import check_literal_json, encode_json_param, require_client_token, require_id
+from airflow_provider_ice.operators.submit_params import Param, check_json, client_token_param, query_of, require_given
+from airflow_provider_ice.params import require_id
 
 __all__ = ["IceSubmitMediaConvertJobOperator", "IceSubmitMediaProducingJobOperator"]
-
-
-def _query(*pairs: tuple[str, Any, str | None]) -> dict[str, str]:
-    """A submit's query from (ICE name, value, how to encode: ``json``, ``text`` or None for a plain
-    string): None values are left out, JSON ones checked and encoded."""
-    query: dict[str, str] = {}
-    for name, value, encoding in pairs:
-        if encoding == "json":
-            value = encode_json_param(_snake(name), value)
-        elif encoding == "text":
-            value = encode_json_param(_snake(name), value, any_string=True)
-        if value not in (None, ""):
-            query[name] = str(value)
-    return query
-
-
-def _check_json(operator: IceSubmitJobOperator, *names: str) -> None:
-    """At DAG parse: the named JSON parameters, and ``user_data`` (any string), can be sent."""
-    for name in names:
-        check_literal_json(operator.task_id, name, getattr(operator, name))
-    check_literal_json(operator.task_id, "user_data", getattr(operator, "user_data", None), any_string=True)
-
-
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
 
 class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
@@ -48,7 +24,9 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
         ``StorageLocation`` and ``FileName`` for VOD), a dict or JSON string (templated). Required.
     :param project_id: ``ProjectId``, an editing project (templated); default None.
     :param template_id: ``TemplateId``, a template (templated; needs ``clips_param``); default None.
-        Give exactly one of ``project_id`` and ``template_id``.
+    :param timeline: ``Timeline``, the edit itself, a dict or JSON string (templated; sent in the
+        request body, as the SDK sends it); default None. Give exactly one of ``project_id``,
+        ``template_id`` and ``timeline``.
     :param clips_param: ``ClipsParam``, the template's materials, a dict or JSON string
         (templated); default None.
     :param output_media_target: ``OutputMediaTarget``: ``oss-object``, ``vod-media`` or ``S3``;
@@ -65,9 +43,7 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
     The other parameters are :class:`~airflow_provider_ice.operators.job.IceSubmitJobOperator`'s
     (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``timeout``, ``ice_conn_id``…).
     XCom: ``job_id`` right after the submit; when waiting, the contract of
-    :class:`~airflow_provider_ice.sensors.media.IceMediaProducingJobSensor`. A job given as a
-    ``Timeline`` is not supported yet (ICE takes it in the request body): use a project or a
-    template, or the SDK's client (``IceHook.get_conn()``).
+    :class:`~airflow_provider_ice.sensors.media.IceMediaProducingJobSensor`.
     """
 
     kind: ClassVar[JobKind] = MEDIA_PRODUCING
@@ -75,13 +51,19 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
         "output_media_config",
         "project_id",
         "template_id",
+        "timeline",
         "clips_param",
         "user_data",
         "client_token",
         "ice_conn_id",
         "region_id",
     )
-    template_fields_renderers = {"output_media_config": "json", "clips_param": "json", "user_data": "json"}
+    template_fields_renderers = {
+        "output_media_config": "json",
+        "clips_param": "json",
+        "timeline": "json",
+        "user_data": "json",
+    }
     external_id_key = "ice_media_producing_job_id"
 
     def __init__(
@@ -90,6 +72,7 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
         output_media_config: Any,
         project_id: str | None = None,
         template_id: str | None = None,
+        timeline: Any = None,
         clips_param: Any = None,
         output_media_target: str | None = None,
         editing_produce_config: Any = None,
@@ -100,22 +83,22 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if (project_id is None) == (template_id is None):
+        if [project_id, template_id, timeline].count(None) != 2:
             raise IceArgumentError(
-                f"Task {self.task_id!r}: give exactly one of project_id and template_id (ICE renders a "
-                f"project or a template; a Timeline is not supported yet), got project_id={project_id!r}, "
-                f"template_id={template_id!r}."
+                f"Task {self.task_id!r}: give exactly one of project_id, template_id and timeline (ICE renders "
+                f"a project, a template or a timeline), got project_id={project_id!r}, "
+                f"template_id={template_id!r}, timeline={'given' if timeline is not None else None}."
             )
         if template_id is not None and clips_param is None:
             raise IceArgumentError(f"Task {self.task_id!r}: template_id needs clips_param (the template's materials).")
-        self.output_media_config, self.clips_param = output_media_config, clips_param
+        self.output_media_config, self.clips_param, self.timeline = output_media_config, clips_param, timeline
         self.editing_produce_config = editing_produce_config
         self.media_metadata, self.project_metadata = media_metadata, project_metadata
         self.project_id, self.template_id = project_id, template_id
         self.output_media_target = output_media_target
         self.user_data, self.client_token = user_data, client_token
-        json_params = ("output_media_config", "clips_param", "editing_produce_config", "media_metadata")
-        _check_json(self, *json_params, "project_metadata")
+        json_params = ("output_media_config", "clips_param", "timeline", "editing_produce_config", "media_metadata")
+        check_json(self, *json_params, "project_metadata")
 
     def submit_query(self, context: Any) -> dict[str, str]:
         """SubmitMediaProducingJob's parameters, checked and encoded.
@@ -124,13 +107,15 @@ class IceSubmitMediaProducingJobOperator(IceSubmitJobOperator):
         """
         if self.output_media_config in (None, "", "None"):
             raise IceArgumentError("output_media_config rendered to nothing: give where the output goes.")
-        source = (
-            ("ProjectId", require_id("project_id", self.project_id), None)
-            if self.project_id is not None
-            else ("TemplateId", require_id("template_id", self.template_id), None)
-        )
-        return _query(
-            ("ClientToken", None if self.client_token is None else require_client_token(self.client_token), None),
+        if self.project_id is not None:
+            source: Param = ("ProjectId", require_id("project_id", self.project_id), None)
+        elif self.template_id is not None:
+            source = ("TemplateId", require_id("template_id", self.template_id), None)
+        else:
+            require_given(self, "timeline")
+            source = ("Timeline", self.timeline, "json")
+        return query_of(
+            client_token_param(self.client_token),
             ("ClipsParam", self.clips_param, "json"),
             ("EditingProduceConfig", self.editing_produce_config, "json"),
             ("MediaMetadata", self.media_metadata, "json"),
@@ -176,7 +161,7 @@ class IceSubmitMediaConvertJobOperator(IceSubmitJobOperator):
         super().__init__(**kwargs)
         self.config, self.pipeline_id = config, pipeline_id
         self.user_data, self.client_token = user_data, client_token
-        _check_json(self, "config")
+        check_json(self, "config")
 
     def submit_query(self, context: Any) -> dict[str, str]:
         """SubmitMediaConvertJob's parameters, checked and encoded.
@@ -185,8 +170,8 @@ class IceSubmitMediaConvertJobOperator(IceSubmitJobOperator):
         """
         if self.config in (None, "", "None"):
             raise IceArgumentError("config rendered to nothing: give the MediaConvert job's configuration.")
-        return _query(
-            ("ClientToken", None if self.client_token is None else require_client_token(self.client_token), None),
+        return query_of(
+            client_token_param(self.client_token),
             ("Config", self.config, "json"),
             ("PipelineId", self.pipeline_id, None),
             ("UserData", self.user_data, "text"),

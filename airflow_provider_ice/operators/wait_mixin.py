@@ -15,7 +15,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from airflow_provider_ice.exceptions import IceApiError
 from airflow_provider_ice.kinds import AI_WORKFLOW, JobKind
 from airflow_provider_ice.lineage import IceLineageMixin
-from airflow_provider_ice.waiting import XCOM_RETURN_VALUE, Outcome, Wait, decide, describe, task_result_xcoms
+from airflow_provider_ice.waiting import XCOM_RETURN_VALUE, Outcome, Wait, describe, judge, task_result_xcoms
 
 if TYPE_CHECKING:
     from airflow_provider_ice.hooks.ice import IceHook
@@ -171,7 +171,7 @@ class IceWaitMixin(IceLineageMixin):
         if self._finished is not None:
             return self._finished[0]
         self.record_lineage(task, self.hook)
-        outcome = decide(task.status, self.accept_partial_success, task.kind)
+        outcome = judge(task, self.accept_partial_success)
         message = describe(task, outcome)
         succeeded = outcome is Outcome.SUCCESS
         if self.do_xcom_push:

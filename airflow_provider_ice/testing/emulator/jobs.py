@@ -1,4 +1,5 @@
-"""The emulated ICE job families besides AI workflows: media producing and MediaConvert. Each family
+"""The emulated ICE job families besides AI workflows: media producing (single and batch),
+MediaConvert, snapshots and media workflows. Each family
 is spelled here from ICE's own pages (the emulator never reads the provider's kinds table): its
 submit and get actions, required parameters, the statuses its Get* page documents, and the fields of
 its answers. How the next jobs of a family behave is a :class:`JobPlan` a test sets.
@@ -10,9 +11,16 @@ required; exactly one of ``ProjectId``, ``Timeline``, ``TemplateId``, with ``Cli
 account), GetMediaProducingJob (``MediaProducingJob.Status``: Init, Queuing, Processing, Success,
 Failed; ``Code``/``Message`` "when the job fails"), SubmitMediaConvertJob (``Config`` required;
 ``ClientToken`` the idempotency key; answers ``Job``), GetMediaConvertJob (``Job.State``: Inited,
-Running, Complete, Error, Cancelled; ``Job.Code``/``Job.Message`` of a failed job).
+Running, Complete, Error, Cancelled; ``Job.Code``/``Job.Message`` of a failed job),
+SubmitBatchMediaProducingJob / GetBatchMediaProducingJob (``EditingBatchJob.Status``: Init,
+Processing, Finished; ``SubJobList[].Status``: Init, Processing, Success, Failed, with ``ErrorCode``
+and ``ErrorMessage`` when failed), SubmitSnapshotJob / GetSnapshotJob (``Input``, ``Output``,
+``TemplateConfig`` required; ``SnapshotJob.Status``: Init, Success, Fail), StartWorkflow /
+GetWorkflowTask (``WorkflowId`` required; answers ``TaskId``; ``WorkflowTask.Status``: Init,
+Processing, Succeed, Failed, Canceled). The answers' records: :mod:`.job_records`.
 Assumptions (ICE does not say): a repeated ClientToken answers the first job, for as long as the
-emulator runs; a failed job's code and message are the plan's.
+emulator runs; a failed job's code and message are the plan's; each family's ``assumptions`` in
+``families.json``.
 """
 
 from __future__ import annotations
@@ -25,9 +33,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from airflow_provider_ice.testing.emulator.job_records import record_of
 from airflow_provider_ice.testing.emulator.records import ApiError
 
 
@@ -47,6 +55,10 @@ class JobFamily:
     :param json_params: the submit's parameters that must be JSON.
     :param id_in_record: whether the submit answers the id inside the job object (``Job.JobId``).
     :param one_of: parameters of which a submit must give exactly one; default none.
+    :param id_param: the get action's id parameter, and the submit answer's id key; default ``JobId``.
+    :param sub_job_running: a batch's sub-jobs' running statuses; default none (no sub-jobs).
+    :param sub_job_success: a sub-job's success status; default ``""``.
+    :param sub_job_failure: a sub-job's failure status; default ``""``.
     """
 
     name: str
@@ -64,6 +76,12 @@ class JobFamily:
 
     #: parameters of which a submit must give exactly one
     one_of: tuple[str, ...] = ()
+    #: the get action's id parameter, and the submit answer's id key
+    id_param: str = "JobId"
+    #: a batch's sub-jobs: their running statuses, their success and their failure
+    sub_job_running: tuple[str, ...] = ()
+    sub_job_success: str = ""
+    sub_job_failure: str = ""
 
 
 def _families() -> dict[str, JobFamily]:
@@ -74,7 +92,7 @@ def _families() -> dict[str, JobFamily]:
     for name, model in models.items():
         if not name.startswith("_"):
             fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in model.items()}
-            del fields["sources"]
+            fields.pop("sources"), fields.pop("assumptions", None)
             families[name] = JobFamily(name=name, **fields)
     return families
 
@@ -103,6 +121,9 @@ class JobPlan:
     :param error_message: its ``Message``; default a sample.
     :param result: fields the ended job's record carries besides the family's (``MediaURL``…);
         default none.
+    :param sub_jobs: a batch's sub-jobs' final statuses, one per sub-job (``["Success", "Failed"]``);
+        default None: ``OutputConfig.Count`` (else 2) sub-jobs, all ``Success``. A failed one
+        carries ``error_code`` and ``error_message``.
     """
 
     running_polls: int = 1
@@ -113,6 +134,7 @@ class JobPlan:
     error_code: str = "InvalidParameter"
     error_message: str = "The specified input media could not be read."
     result: dict[str, Any] = field(default_factory=dict)
+    sub_jobs: list[str] | None = None
 
 
 @dataclass
@@ -139,10 +161,6 @@ class EmulatedJob:
     finished: float | None = None
 
 
-def _iso(ts: float | None) -> str:
-    return "" if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class JobBook:
     """The jobs of every family, their plans and ClientTokens. Thread-safe.
 
@@ -161,7 +179,8 @@ class JobBook:
     def plan(self, family: str, **plan: Any) -> JobPlan:
         """Set how ``family``'s next jobs behave (:class:`JobPlan`'s fields).
 
-        :param family: ``media_producing`` or ``media_convert``.
+        :param family: a family's name (``media_producing``, ``batch_media_producing``, ``media_convert``,
+            ``snapshot``, ``media_workflow``).
         :param plan: :class:`JobPlan`'s fields.
         """
         with self._lock:
@@ -213,10 +232,10 @@ class JobBook:
         if verb == "submit":
             return self._submitted(family, self._submit(family, params))
         with self._lock:
-            job = self._job(params)
+            job = self._job(family, params)
             self._advance(job)
             job = copy.deepcopy(job)
-        return {family.record_key: self._record(job)}
+        return {family.record_key: record_of(job)}
 
     def _submit(self, family: JobFamily, params: dict[str, str]) -> EmulatedJob:
         with self._lock:
@@ -250,19 +269,22 @@ class JobBook:
 
     def _submitted(self, family: JobFamily, job: EmulatedJob) -> dict[str, Any]:
         if family.id_in_record:
-            return {family.record_key: self._record(job)}
-        return {"JobId": job.job_id, "ProjectId": job.params.get("ProjectId", "")}
+            return {family.record_key: record_of(job)}
+        if family.name == "media_producing":
+            return {"JobId": job.job_id, "ProjectId": job.params.get("ProjectId", "")}
+        return {family.id_param: job.job_id}
 
-    def _job(self, params: dict[str, str]) -> EmulatedJob:
-        job_id = params.get("JobId", "")
+    def _job(self, family: JobFamily, params: dict[str, str]) -> EmulatedJob:
+        name = family.id_param
+        job_id = params.get(name, "")
         if not job_id:
             raise ApiError(
                 "MissingParameter",
-                "The input parameter JobId that is mandatory for processing this request is not supplied.",
+                f"The input parameter {name} that is mandatory for processing this request is not supplied.",
             )
         job = self.jobs.get(job_id)
-        if job is None:
-            raise ApiError("ResourceNotFound", f"The specified resource JobId {job_id} is not found.")
+        if job is None or job.family is not family:
+            raise ApiError("ResourceNotFound", f"The specified resource {name} {job_id} is not found.")
         return job
 
     def _advance(self, job: EmulatedJob) -> None:
@@ -277,42 +299,6 @@ class JobBook:
         elif job.polls <= plan.running_polls or now - job.created < plan.running_seconds:
             return
         job.status, job.finished = plan.final_status or job.family.success, now
-
-    def _record(self, job: EmulatedJob) -> dict[str, Any]:
-        """The job object of a Get* answer (the submit parameters echoed as the pages show them)."""
-        family, params = job.family, job.params
-        failed = job.finished is not None and job.status in family.failures
-        record: dict[str, Any] = {
-            "JobId": job.job_id,
-            family.status_field: job.status,
-            "Code": job.plan.error_code if failed else "",
-            "Message": job.plan.error_message if failed else "",
-            "UserData": params.get("UserData", ""),
-            "CreateTime": _iso(job.created),
-        }
-        if family.name == "media_producing":
-            record.update(
-                ProjectId=params.get("ProjectId", ""),
-                TemplateId=params.get("TemplateId", ""),
-                ClipsParam=params.get("ClipsParam", ""),
-                Timeline=params.get("Timeline", ""),
-                ModifiedTime=_iso(job.finished or job.created),
-                CompleteTime=_iso(job.finished),
-                Progress=100 if job.finished is not None else 50,
-            )
-            if job.finished is not None and not failed:
-                record["MediaURL"] = json.loads(params.get("OutputMediaConfig") or "{}").get("MediaURL", "")
-        else:
-            record.update(
-                ClientToken=params.get("ClientToken", ""),
-                PipelineId=params.get("PipelineId", ""),
-                Config=json.loads(params["Config"]) if params.get("Config") else {},
-                FinishTime=_iso(job.finished),
-                Percent=100 if job.finished is not None else 50,
-            )
-        if job.finished is not None:
-            record.update(job.plan.result)
-        return record
 
 
 def _family(name: str) -> JobFamily:
