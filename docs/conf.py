@@ -62,7 +62,7 @@ snippet_tested_sources = ("example_dags/", "tests/", "scripts/install_example.sh
 #: exact first line: commands a user types that CI cannot run as shown (a real account's keys),
 #: and a diagram.
 snippet_exemptions = {
-    ("index", "make demo    # example_ice_workflow end to end against the bundled emulator"),
+    ("index", "make demo    # example_ice_workflow and example_ice_pipeline end to end against the bundled emulator"),
     ("installation", "make dist"),
     # the version matrix (noxfile.py) installs with these constraints and this date
     ("installation", "uv pip install --exclude-newer 2026-11-29T00:00:00Z \\"),

@@ -120,6 +120,21 @@ def test_hook_lineage_collector_gets_inputs_and_outputs(collector):
             ["oss://in-b/a.mp4"],
             ["oss://out-b/cut%20v2.mp4"],
         ),
+        (
+            "snapshot",
+            {
+                "Input": {"Type": "OSS", "Media": "oss://raw/talk.mp4"},
+                "Output": {"Type": "OSS", "Media": "oss://out/cover.jpg"},
+            },
+            ["oss://raw/talk.mp4"],
+            ["oss://out/cover.jpg"],
+        ),
+        (
+            "media_workflow",  # ActivityResults' shape is undocumented: inputs only
+            {"TaskInput": {"Type": "OSS", "Media": "oss://raw/talk.mp4"}},
+            ["oss://raw/talk.mp4"],
+            [],
+        ),
     ],
 )
 @pytest.mark.parametrize("succeeded", [True, False])
@@ -130,11 +145,30 @@ def test_the_other_kinds_report_the_objects_their_fields_name(collector, kind, r
     from airflow_provider_ice.lineage import IceLineageMixin
     from airflow_provider_ice.models import IceJob
 
-    status = {"media_convert": "Complete", "media_producing": "Success"}[kind] if succeeded else "Error"
+    success = {"media_convert": "Complete", "media_producing": "Success", "snapshot": "Success"}
+    status = success.get(kind, "Succeed") if succeeded else "Error"
     outputs = outputs if succeeded else []
     IceLineageMixin().record_lineage(IceJob(kind, "j-1", status, record), IceHook())
     collected = collector.collected_assets
     assert [i.asset.uri for i in collected.inputs] == inputs
+    assert [o.asset.uri for o in collected.outputs] == outputs
+
+
+@pytest.mark.parametrize(("statuses", "outputs"), [(["Success", "Failed"], ["oss://out/v1.mp4"]), (["Failed"], [])])
+def test_a_batch_reports_what_its_succeeded_sub_jobs_wrote(collector, statuses, outputs):
+    """A batch ends Finished whatever its sub-jobs did: only the videos that were made are outputs."""
+    from airflow_provider_ice.hooks.ice import IceHook
+    from airflow_provider_ice.lineage import IceLineageMixin
+    from airflow_provider_ice.models import IceJob
+
+    subs = [
+        {"JobId": f"s-{i}", "Status": status, "MediaURL": f"oss://out/v{i}.mp4" if status == "Success" else ""}
+        for i, status in enumerate(statuses, start=1)
+    ]
+    record = {"InputConfig": {"MediaGroupArray": [{"MediaArray": ["oss://raw/a.mp4"]}]}, "SubJobList": subs}
+    IceLineageMixin().record_lineage(IceJob("batch_media_producing", "b-1", "Finished", record), IceHook())
+    collected = collector.collected_assets
+    assert [i.asset.uri for i in collected.inputs] == ["oss://raw/a.mp4"]
     assert [o.asset.uri for o in collected.outputs] == outputs
 
 

@@ -1,5 +1,6 @@
 """End to end on real Airflow services (scheduler, dag-processor, triggerer, api-server, LocalExecutor,
-PostgreSQL) against the emulator, running both example DAGs. Run alone with ``make e2e``."""
+PostgreSQL) against the emulator, running the example DAGs (the AI workflow, the sensor, the media
+pipeline). Run alone with ``make e2e``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from tests.e2e.services import CHROMIUM, CHROMIUM_ARGS, AirflowStack, require_ch
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUTPUTS = {"subtitles": {"en": "oss://bucket/en.srt"}, "duration_seconds": 61}
+SUBTITLES = "oss://bucket/en.srt"
+OUTPUTS = {"subtitles": {"en": SUBTITLES}, "duration_seconds": 61}
 NODES = {"asr": {"Status": "succeeded"}, "translate": {"Status": "succeeded"}}
 SENSOR_OUTPUTS = {"dubbed": "oss://bucket/dub.mp4"}
 DEADLINE = 300
@@ -29,6 +31,8 @@ def stack(tmp_path_factory):
     emulator.backend.add_workflow("demo-subtitles", running_polls=2, outputs=OUTPUTS, node_results=NODES)
     emulator.backend.add_workflow("dubbing", running_polls=2, outputs=SENSOR_OUTPUTS, node_results=NODES)
     emulator.backend.add_task("dubbing", task_id="e2e-sensor-task")
+    for family in ("media_producing", "media_convert", "snapshot"):  # the pipeline's jobs wait in the triggerer
+        emulator.backend.jobs.plan(family, running_polls=2)
     home = str(tmp_path_factory.mktemp("airflow-e2e"))
     airflow = AirflowStack(home, os.path.join(ROOT, "example_dags"), {})
     try:
@@ -53,13 +57,13 @@ def xcom(stack: AirflowStack, dag_id: str, task_id: str, key: str) -> Any:
 
 def test_example_dags_on_real_services(stack):
     airflow, emulator = stack
-    dags = ("example_ice_workflow", "example_ice_sensor")
+    dags = ("example_ice_workflow", "example_ice_sensor", "example_ice_pipeline")
     airflow.wait_for(
         "the dag-processor to parse the examples",
         lambda: (
-            len(airflow.query("select dag_id from dag where dag_id in :ids", ids=dags)) == 2
+            len(airflow.query("select dag_id from dag where dag_id in :ids", ids=dags)) == len(dags)
             if airflow.db_url.startswith("postgresql")
-            else len([r for r in airflow.query("select dag_id from dag") if r[0] in dags]) == 2
+            else len([r for r in airflow.query("select dag_id from dag") if r[0] in dags]) == len(dags)
         ),
         DEADLINE,
     )
@@ -69,6 +73,7 @@ def test_example_dags_on_real_services(stack):
     airflow.airflow(
         "dags", "trigger", "example_ice_sensor", "--conf", json.dumps({"workflow_task_id": "e2e-sensor-task"})
     )
+    airflow.airflow("dags", "trigger", "example_ice_pipeline", "--conf", json.dumps({"bucket": "media-out"}))
 
     seen: dict[tuple[str, str], list[str]] = defaultdict(list)
 
@@ -80,12 +85,12 @@ def test_example_dags_on_real_services(stack):
             if state and (not states or states[-1] != state):
                 states.append(state)
         runs = airflow.query("select dag_id, state from dag_run where dag_id like 'example_ice_%'")
-        return len(runs) == 2 and all(state in ("success", "failed") for _, state in runs)
+        return len(runs) == len(dags) and all(state in ("success", "failed") for _, state in runs)
 
-    airflow.wait_for("both DAG runs to finish", runs_done, DEADLINE)
+    airflow.wait_for("the DAG runs to finish", runs_done, DEADLINE)
     print("task states seen:", dict(seen))
     runs = dict(airflow.query("select dag_id, state from dag_run where dag_id like 'example_ice_%'"))
-    assert runs == {"example_ice_workflow": "success", "example_ice_sensor": "success"}, (
+    assert runs == {dag_id: "success" for dag_id in dags}, (
         runs,
         airflow.log_tail("scheduler"),
         airflow.log_tail("triggerer"),
@@ -97,7 +102,7 @@ def test_example_dags_on_real_services(stack):
     assert summary["outputs"] == OUTPUTS
     assert summary["status"] == "succeeded"
     assert summary["nodes"] == sorted(NODES)
-    assert emulator.backend.calls("StartAIWorkflow") == 1
+    assert emulator.backend.calls("StartAIWorkflow") == 2  # once for each DAG that starts one (the pipeline too)
 
     # start_from_trigger: straight to the triggerer, ended there; no worker ever ran it.
     sensor_states = seen[("example_ice_sensor", "wait_for_task")]
@@ -113,6 +118,25 @@ def test_example_dags_on_real_services(stack):
     # never through the dag.test() workaround (IceHook._sync_lookup_or_raise).
     assert "AIRFLOW_CONN_ICE_DEFAULT" not in airflow.env
     assert airflow.logs_containing("found by the sync lookup") == []
+
+    # The pipeline: each ICE job waited in the triggerer and read the previous step's XCom.
+    for task_id in ("subtitles", "burn_in", "renditions", "cover"):
+        assert "deferred" in seen[("example_ice_pipeline", task_id)], (task_id, dict(seen))
+    report = xcom(airflow, "example_ice_pipeline", "report", "return_value")
+    assert report["subtitles"] == SUBTITLES
+    assert report["burned_in"].startswith("oss://media-out/burned/")
+    assert [url.split("/")[3] for url in report["renditions"]] == ["720p", "480p"]
+    assert report["cover"].startswith("oss://media-out/covers/")
+    assert report["statuses"] == {
+        "subtitles": "succeeded",
+        "burn_in": "Success",
+        "renditions": "Complete",
+        "cover": "Success",
+    }
+    timeline = next(
+        job["params"]["Timeline"] for job in emulator.backend.jobs.snapshot() if job["family"] == "media_producing"
+    )
+    assert SUBTITLES in timeline
 
 
 @pytest.mark.browser

@@ -9,6 +9,9 @@ triggerers, each its own process; the emulator in a process of its own. Run with
 2. ``ice_worker_loss``: a Celery worker is SIGKILLed (with its task processes) while operators run
    on it, after StartAIWorkflow and before they defer; their retries reattach to the same ICE task.
 
+``example_ice_pipeline`` (AI workflow -> media producing -> MediaConvert and snapshot) runs beside
+step 1, its jobs waiting in the triggerers and on the Celery workers like the rest.
+
 The report (shown on the docs' "Running at scale" page) is printed and written to build/e2e-distributed.md.
 """
 
@@ -46,6 +49,8 @@ WORKER_LOSS_DELAY = 60  # the operators' first check hangs this long: the window
 WORKERS = ("worker-1", "worker-2")
 TRIGGERERS = ("triggerer-1", "triggerer-2")
 REPORT = os.path.join(ROOT, "build", "e2e-distributed.md")
+DAG_IDS = ("ice_at_scale", "ice_worker_loss", "example_ice_pipeline")
+PIPELINE_SUBTITLES = "oss://media-out/keynote.en.srt"
 
 
 def _nodes(final: str) -> dict[str, Any]:
@@ -162,6 +167,10 @@ def setup_emulator(emulator: IceEmulatorProcess) -> None:
         emulator.add_task(f"wf-{ice_id}", task_id=ice_id)
     emulator.add_workflow("wf-operator", finish_at=hold, outputs={"video": "oss://media-out/wf-operator.mp4"})
     emulator.add_workflow("wf-worker-loss", running_seconds=20, outputs={"video": "oss://media-out/wf-worker-loss.mp4"})
+    # example_ice_pipeline's steps: each waits in a triggerer a few polls.
+    emulator.add_workflow("demo-subtitles", running_polls=2, outputs={"subtitles": {"en": PIPELINE_SUBTITLES}})
+    for family in ("media_producing", "media_convert", "snapshot"):
+        emulator.plan_jobs(family, running_polls=2)
 
 
 def test_failover_of_a_triggerer_and_of_a_celery_worker(deployment):
@@ -171,15 +180,16 @@ def test_failover_of_a_triggerer_and_of_a_celery_worker(deployment):
     wait_for(
         stack,
         "the dag-processor to parse the DAGs",
-        lambda: len(stack.query("select dag_id from dag where dag_id in ('ice_at_scale', 'ice_worker_loss')")) == 2,
+        lambda: len(stack.query("select dag_id from dag where dag_id in :ids", ids=DAG_IDS)) == len(DAG_IDS),
         240,
     )
-    for dag_id in ("ice_at_scale", "ice_worker_loss"):
+    for dag_id in DAG_IDS:
         stack.airflow("dags", "unpause", dag_id)
 
     # ---- 1. every waiting task deferred, spread over both triggerers; kill one ------------------
     started = time.monotonic()
     stack.airflow("dags", "trigger", "ice_at_scale")
+    stack.airflow("dags", "trigger", "example_ice_pipeline")
     waiting = len(scale.MAPPED) + len(scale.FROM_TRIGGER) + scale.OPERATORS
 
     def holders() -> dict[int, list[int]] | None:
@@ -222,6 +232,7 @@ def test_failover_of_a_triggerer_and_of_a_celery_worker(deployment):
     assert wait_for(stack, "ice_at_scale to finish", lambda: run_done(stack, "ice_at_scale"), 600)
     report["ice_at_scale run (s)"] = round(time.monotonic() - started, 1)
     check_scale_outcomes(stack, emulator, report)
+    check_pipeline(stack, emulator, report)
 
     # ---- 2. kill a Celery worker while operators run on it, before they defer --------------------
     starts_before = emulator.calls("StartAIWorkflow")
@@ -263,6 +274,23 @@ def test_failover_of_a_triggerer_and_of_a_celery_worker(deployment):
     report["duplicate StartAIWorkflow after the worker kill"] = duplicates
     write_report(report)
     assert duplicates == 0
+
+
+def check_pipeline(stack: AirflowStack, emulator: IceEmulatorProcess, report: dict[str, Any]) -> None:
+    """example_ice_pipeline ended well, each step reading the previous one's XCom."""
+    state = wait_for(stack, "example_ice_pipeline to finish", lambda: run_done(stack, "example_ice_pipeline"), 240)
+    summary = xcom(stack, "example_ice_pipeline", "report")
+    assert state == "success", (state, states(stack, "example_ice_pipeline"))
+    assert summary["subtitles"] == PIPELINE_SUBTITLES
+    burned = summary["burned_in"]
+    jobs = {job["family"]: job for job in emulator.jobs()}
+    assert PIPELINE_SUBTITLES in jobs["media_producing"]["params"]["Timeline"]
+    assert burned in jobs["media_convert"]["params"]["Config"] and burned in jobs["snapshot"]["params"]["Input"]
+    assert len(summary["renditions"]) == 2 and summary["cover"]
+    hosts = stack.query("select distinct hostname from task_instance where dag_id = 'example_ice_pipeline'")
+    report["example_ice_pipeline (AI workflow -> media producing -> MediaConvert + snapshot)"] = (
+        f"{state}; tasks ran on {', '.join(sorted(h for (h,) in hosts if h))}"
+    )
 
 
 def polls_by_task(emulator: IceEmulatorProcess) -> dict[str, int]:

@@ -60,15 +60,31 @@ def _media_producing(job: EmulatedJob, ended: bool, failed: bool) -> dict[str, A
 
 
 def _media_convert(job: EmulatedJob, ended: bool, failed: bool) -> dict[str, Any]:
-    params = job.params
-    return {
+    """GetMediaConvertJob: the Config echoed; once the job completed, an ``OutputDetails`` entry per
+    ``Config.Outputs`` entry with its ``Result.OutputFile`` (the SDK's MediaConvertOutputDetail;
+    assumed: its Status is ``Success``)."""
+    params, config = job.params, _json(job.params.get("Config"))
+    record: dict[str, Any] = {
         **_error(job, failed),
         "ClientToken": params.get("ClientToken", ""),
         "PipelineId": params.get("PipelineId", ""),
-        "Config": _json(params.get("Config")),
+        "Config": config,
         "FinishTime": iso(job.finished),
         "Percent": 100 if ended else 50,
     }
+    outputs = config.get("Outputs") if isinstance(config, dict) else None
+    if ended and not failed and isinstance(outputs, list):
+        record["OutputDetails"] = [
+            {
+                "Name": output.get("Name", ""),
+                "Status": "Success",
+                "TaskId": f"{job.job_id}-{index}",
+                "Result": {"OutputFile": dict(output.get("OutputFile") or {})},
+            }
+            for index, output in enumerate(outputs, start=1)
+            if isinstance(output, dict)
+        ]
+    return record
 
 
 def _batch_media_producing(job: EmulatedJob, ended: bool, failed: bool) -> dict[str, Any]:

@@ -17,7 +17,7 @@ Processing, Finished; ``SubJobList[].Status``: Init, Processing, Success, Failed
 and ``ErrorMessage`` when failed), SubmitSnapshotJob / GetSnapshotJob (``Input``, ``Output``,
 ``TemplateConfig`` required; ``SnapshotJob.Status``: Init, Success, Fail), StartWorkflow /
 GetWorkflowTask (``WorkflowId`` required; answers ``TaskId``; ``WorkflowTask.Status``: Init,
-Processing, Succeed, Failed, Canceled). The answers' records: :mod:`.job_records`.
+Processing, Succeed, Failed, Canceled). The answers' records: ``job_records.py``.
 Assumptions (ICE does not say): a repeated ClientToken answers the first job, for as long as the
 emulator runs; a failed job's code and message are the plan's; each family's ``assumptions`` in
 ``families.json``.

@@ -261,7 +261,7 @@ class IceEmulatorProcess(EmulatorEndpoint):
     def plan_jobs(self, family: str, **plan: Any) -> dict[str, Any]:
         """How ``family``'s next jobs behave (``POST /_emulator/job_plans``; :class:`.jobs.JobPlan`).
 
-        :param family: ``media_producing`` or ``media_convert``.
+        :param family: a job family's name (``media_producing``, ``snapshot``…: ``jobs.FAMILIES``).
         :param plan: :class:`.jobs.JobPlan`'s fields.
         """
         return self._control("job_plans", {"family": family, **plan})
