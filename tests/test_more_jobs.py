@@ -189,3 +189,35 @@ def test_the_batch_example_keeps_the_videos_made_and_processes_the_first(emulato
     assert workflow_task["params"]["WorkflowId"] == "mwf-1"
     assert f'"Media":"{videos[0]}"' in workflow_task["params"]["TaskInput"]
     assert result.xcoms_of("process_first")["status"] == "Succeed"
+
+
+def test_a_retry_that_reattaches_while_waiting_here_keeps_the_jobs_result(emulator, monkeypatch):
+    """Not deferrable: the first try dies on its first status check; on Airflow >= 3.3 the retry
+    reattaches (Airflow's ResumableJobMixin returns what poll_until_complete returns, None) and the
+    job's result must still be the task's return_value. Below 3.3 the retry submits anew."""
+    from airflow_provider_ice.version_compat import AIRFLOW_V_3_3_PLUS
+
+    use_connection(monkeypatch, emulator, max_attempts=1)
+    emulator.backend.jobs.plan("media_convert", running_polls=1)
+    emulator.backend.inject("non_json", 1, action="GetMediaConvertJob", status=403)
+    result = run_dag(SENSOR_DAGS, "ice_submit_media_convert_sync")
+    assert result.state == "success"
+    assert result.try_numbers["submit"] == 2
+    assert emulator.backend.calls("SubmitMediaConvertJob") == (1 if AIRFLOW_V_3_3_PLUS else 2)
+    xcom = result.xcoms_of("submit")
+    assert xcom["return_value"]["JobId"] == xcom["job_id"]
+    assert xcom["status"] == "Complete"
+
+
+def test_bad_input_names_the_operators_own_parameter():
+    from airflow_provider_ice.exceptions import IceArgumentError
+    from airflow_provider_ice.operators.snapshot import IceSubmitSnapshotJobOperator
+    from airflow_provider_ice.operators.workflow import IceStartMediaWorkflowOperator
+
+    snapshot = IceSubmitSnapshotJobOperator(
+        task_id="s", input_file="{{ not json }}", output_file={"Media": "oss://o/c.jpg"}, template_config={}
+    )
+    with pytest.raises(IceArgumentError, match=r"^input_file "):
+        snapshot.submit_query({})
+    with pytest.raises(IceArgumentError, match="skip_input_verification must be True, False or None"):
+        IceStartMediaWorkflowOperator(task_id="w", workflow_id="wf", skip_input_verification="false")  # type: ignore[arg-type]

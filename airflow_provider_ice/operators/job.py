@@ -114,7 +114,10 @@ class IceSubmitJobOperator(IceWaitMixin, ResumableJobMixin, BaseOperator):
         raise NotImplementedError
 
     def execute(self, context: Any) -> Any:
-        return self.execute_resumable(context)
+        result = self.execute_resumable(context)
+        # A retry that reattached to a running job ends in poll_until_complete, whose value Airflow's
+        # ResumableJobMixin returns (None by its contract): the job's return_value is the verdict's.
+        return self._finished[0] if self._finished is not None else result
 
     # ---- ResumableJobMixin ------------------------------------------------------------------
 

@@ -80,4 +80,5 @@ class IceSubmitSnapshotJobOperator(IceSubmitJobOperator):
             ("ScheduleConfig", self.schedule_config, "json"),
             ("TemplateConfig", self.template_config, "json"),
             ("UserData", self.user_data, "text"),
+            fields={"Input": "input_file", "Output": "output_file"},
         )

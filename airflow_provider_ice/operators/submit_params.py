@@ -13,15 +13,17 @@ from airflow_provider_ice.params import check_literal_json, encode_json_param, r
 Param = tuple[str, Any, str | None]
 
 
-def query_of(*params: Param) -> dict[str, str]:
+def query_of(*params: Param, fields: dict[str, str] | None = None) -> dict[str, str]:
     """A submit's parameters from ``params``: None and empty values left out, JSON ones checked and
-    encoded (an error names the operator's parameter)."""
+    encoded (an error names the operator's parameter: ICE's name in snake case, or as ``fields``
+    maps it)."""
     query: dict[str, str] = {}
     for name, value, encoding in params:
+        field = (fields or {}).get(name) or snake(name)
         if encoding == "json":
-            value = encode_json_param(snake(name), value)
+            value = encode_json_param(field, value)
         elif encoding == "text":
-            value = encode_json_param(snake(name), value, any_string=True)
+            value = encode_json_param(field, value, any_string=True)
         if value not in (None, ""):
             query[name] = str(value)
     return query

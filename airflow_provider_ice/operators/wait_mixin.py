@@ -43,7 +43,9 @@ def trigger_target(kind: JobKind, job_id: str) -> tuple[str, dict[str, Any]]:
     their own trigger (its serialized form predates the other kinds), every other kind shares one."""
     if kind is AI_WORKFLOW:
         return TRIGGER_CLASSPATH, {"workflow_task_id": job_id}
-    return JOB_TRIGGER_CLASSPATH, {"kind": kind.name, "job_id": job_id}
+    # The id under the kind's name for it: the sensor's template field of that name is then a
+    # trigger kwarg, which a start_from_trigger triggerer renders (BaseTrigger.render_template_fields).
+    return JOB_TRIGGER_CLASSPATH, {"kind": kind.name, kind.id_xcom_key: job_id}
 
 
 def make_trigger(classpath: str = TRIGGER_CLASSPATH, **kwargs: Any) -> Any:

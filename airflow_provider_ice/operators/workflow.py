@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from airflow_provider_ice.exceptions import IceArgumentError
 from airflow_provider_ice.kinds import MEDIA_WORKFLOW, JobKind
 from airflow_provider_ice.operators.job import IceSubmitJobOperator
 from airflow_provider_ice.operators.submit_params import check_json, query_of
@@ -48,6 +49,11 @@ class IceStartMediaWorkflowOperator(IceSubmitJobOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.workflow_id, self.task_input, self.user_data = workflow_id, task_input, user_data
+        if skip_input_verification is not None and not isinstance(skip_input_verification, bool):
+            raise IceArgumentError(
+                f"Task {self.task_id!r}: skip_input_verification must be True, False or None, "
+                f"got {skip_input_verification!r}."
+            )
         self.skip_input_verification = skip_input_verification
         self._id_template = template_of(workflow_id)  # rendering replaces the field: for messages
         check_json(self, "task_input")
@@ -59,7 +65,7 @@ class IceStartMediaWorkflowOperator(IceSubmitJobOperator):
         """
         skip = self.skip_input_verification
         return query_of(
-            ("SkipInputVerification", None if skip is None else str(bool(skip)), None),  # as the SDK: "True"
+            ("SkipInputVerification", None if skip is None else str(skip), None),  # as the SDK: "True"
             ("TaskInput", self.task_input, "json"),
             ("UserData", self.user_data, "text"),
             ("WorkflowId", require_id("workflow_id", self.workflow_id, self._id_template), None),

@@ -47,7 +47,8 @@ _first_polls_pending = 0
 class IceJobTrigger(BaseTrigger):
     """Poll an ICE job's get action until the job is terminal; yield exactly one event.
 
-    :param job_id: the job's id (what its submit action returned).
+    :param job_id: the job's id (what its submit action returned); default None: given as
+        ``workflow_task_id``.
     :param ice_conn_id: the ``alibaba_cloud_ice`` connection; default ``ice_default``.
     :param region_id: the ICE region instead of the connection's ``region_id``; default None: the
         connection's.
@@ -81,10 +82,13 @@ class IceJobTrigger(BaseTrigger):
         error); default 3600; None: poll on until the deadline.
     :param kind: the job's kind, by name (``media_producing``, ``media_convert``…:
         :data:`airflow_provider_ice.kinds.KINDS`).
+    :param workflow_task_id: the id of a media workflow task (its kind's name for it), instead of
+        ``job_id``; default None.
 
-    The event is ``{"status": "success" | "failure" | "error" | "timeout", "job_id", "task_status",
-    "message", "error_code", "retryable"}``: never the job's results, which the resuming task
-    fetches whatever their size. Transient API failures are retried by the hook;
+    The event is ``{"status": "success" | "failure" | "error" | "timeout", "job_id" (a media
+    workflow task's: "workflow_task_id"), "task_status", "message", "error_code", "retryable"}``:
+    never the job's results, which the resuming task fetches whatever their size. Transient API
+    failures are retried by the hook;
     when its retries run out the trigger keeps polling at its interval, until ``unreachable_timeout``
     or the deadline; a permanent error ends the wait with an ``error`` event. No credential is
     ever serialized.
@@ -92,7 +96,7 @@ class IceJobTrigger(BaseTrigger):
 
     def __init__(
         self,
-        job_id: str,
+        job_id: str | None = None,
         ice_conn_id: str = DEFAULT_CONN_ID,
         region_id: str | None = None,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -107,16 +111,19 @@ class IceJobTrigger(BaseTrigger):
         unreachable_timeout: float | None = DEFAULT_UNREACHABLE_TIMEOUT,
         *,
         kind: str,
+        workflow_task_id: str | None = None,
     ) -> None:
         super().__init__()
         self.kind = kind_named(kind)
+        if (job_id is None) == (workflow_task_id is None):
+            raise ValueError(f"give the job's id once, as {self.kind.id_xcom_key}")
         require_positive("poll_interval", poll_interval)
         require_positive("unreachable_timeout", unreachable_timeout, allow_none=True)
         if stop_on_kill:
             degrade_stop_on_kill()
         if end_from_trigger:
             refuse_end_from_trigger()
-        self.job_id = job_id
+        self.job_id: str = job_id if job_id is not None else str(workflow_task_id)
         self.ice_conn_id = ice_conn_id
         self.region_id = region_id
         self.poll_interval = float(poll_interval)
@@ -131,9 +138,21 @@ class IceJobTrigger(BaseTrigger):
             deadline = self.started_at + float(timeout)
         self.deadline = deadline
 
+    @property
+    def workflow_task_id(self) -> str:
+        """The id under the name a workflow task's sensor gives its template field
+        (``workflow_task_id``): a ``start_from_trigger`` triggerer renders the trigger's attributes
+        named like the sensor's template fields that are trigger kwargs (``render_template_fields``)."""
+        return self.job_id
+
+    @workflow_task_id.setter
+    def workflow_task_id(self, value: str) -> None:
+        self.job_id = value
+
     def _identity(self) -> dict[str, Any]:
-        """The kwargs that name the job."""
-        return {"kind": self.kind.name, "job_id": self.job_id}
+        """The kwargs that name the job: its kind, and its id under the kind's name for it (``job_id``,
+        or ``workflow_task_id`` for a media workflow task)."""
+        return {"kind": self.kind.name, self.kind.id_xcom_key: self.job_id}
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -279,16 +298,6 @@ class IceWorkflowTaskTrigger(IceJobTrigger):
 
     def __init__(self, workflow_task_id: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(workflow_task_id, *args, kind=AI_WORKFLOW.name, **kwargs)
-
-    @property
-    def workflow_task_id(self) -> str:
-        """The TaskId: the job id under the name the sensor's template field has. A
-        ``start_from_trigger`` triggerer renders it in place (``render_template_fields``)."""
-        return self.job_id
-
-    @workflow_task_id.setter
-    def workflow_task_id(self, value: str) -> None:
-        self.job_id = value
 
     def _identity(self) -> dict[str, Any]:
         return {"workflow_task_id": self.job_id}
