@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -28,3 +29,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "ice_airflow_db" in getattr(item, "fixturenames", ()) or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_execution_api_per_session() -> None:
+    """Airflow 3.0 to 3.2's dag.test() build a new in-process Execution API (a FastAPI app with
+    Cadwyn's versioned routers, 2-3 s here) for every task it runs; 3.3 builds it once
+    (apache/airflow#65235: functools.lru_cache on supervisor.in_process_api_server). The same cache
+    here, on those lines only, as astronomer-cosmos does in its tests: it changes how long a DAG run
+    takes, not what it does. Remove it once 3.0 to 3.2 leave the matrix."""
+    try:
+        from airflow.sdk.execution_time import supervisor
+    except ImportError:  # Airflow 2
+        return
+    build = getattr(supervisor, "in_process_api_server", None)
+    if build is None or hasattr(build, "cache_clear"):  # absent (3.0) or cached already (3.3)
+        return
+    supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(build)
