@@ -14,6 +14,9 @@ os.environ["AIRFLOW_HOME"] = _HOME
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = os.path.join(os.path.dirname(__file__), "dags")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
+# Airflow 3.0's dag.test() prints a failed task's exception as a rich traceback wrapped at the
+# terminal's width, which splits the message the failure tests look for: a wide terminal keeps it whole.
+os.environ["COLUMNS"] = "1000"
 
 pytest_plugins = ["airflow_provider_ice.testing.pytest_plugin"]
 # A user's project, run by test_user_project in a process (and an AIRFLOW_HOME) of its own.

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,10 +42,17 @@ def test_the_walkthrough_then_the_users_tests_leave_that_airflow_as_it_was(tmp_p
     """docs/own-project.md includes walkthrough.sh: the emulator, `airflow connections add`, `airflow
     connections test` and `airflow dags test`, in a fresh AIRFLOW_HOME and HOME. What it leaves is a
     user's own Airflow (an ice_default connection, a run history), with which the project's tests
-    then run: as they are, and opted in to that Airflow. One test, in order: the walkthrough's
-    emulator listens on the port the docs show (8765), which two at once could not share."""
+    then run: as they are, and opted in to that Airflow. One test, in order. The docs' port (8765)
+    becomes a free one in the copy run here: the matrix runs two cells side by side, each with this
+    test, and two emulators cannot share a port."""
     project = tmp_path / "project"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
+    walkthrough = project / "walkthrough.sh"
+    assert walkthrough.read_text().count("8765") == 2  # the emulator's --port and the connection's endpoint
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    walkthrough.write_text(walkthrough.read_text().replace("8765", str(port)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(
         HOME=str(tmp_path),
