@@ -65,6 +65,22 @@ def test_both_paths_go_through_the_environment_proxy(emulator, proxy, monkeypatc
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_a_submit_with_a_form_body_goes_through_the_proxy_signed(emulator, proxy, monkeypatch, mode):
+    """SubmitBatchMediaProducingJob sends InputConfig and EditingConfig in a form body whose hash is
+    signed: through the proxy's tunnel the emulator checks the signature and reads the body whole."""
+    from airflow_provider_ice.kinds import BATCH_MEDIA_PRODUCING
+
+    address = proxy_only(monkeypatch, emulator)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    query = {"InputConfig": '{"MediaGroupArray": []}', "EditingConfig": "{}", "OutputConfig": '{"Count": 1}'}
+    job_id = call(mode, "submit_job", BATCH_MEDIA_PRODUCING, {**query, "ClientToken": f"tok-{mode}"})
+    [job] = emulator.backend.jobs.snapshot()
+    assert job["job_id"] == job_id
+    assert {name: job["params"][name] for name in query} == query
+    assert proxy.tunnels_to(address) >= 1
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_without_the_proxy_the_name_does_not_resolve_and_the_error_names_it(emulator, monkeypatch, mode):
     address = proxy_only(monkeypatch, emulator)
     with pytest.raises(IceApiError) as excinfo:
