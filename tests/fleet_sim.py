@@ -69,8 +69,8 @@ class FleetRun:
     useful: Counter[int] = field(default_factory=Counter)
     refused: Counter[int] = field(default_factory=Counter)
     failed_polls: int = 0
-    #: useful answers by process (a fleet of ``processes`` limiters on one account)
-    useful_by_process: Counter[int] = field(default_factory=Counter)
+    #: useful answers by process and second (a fleet of ``processes`` limiters on one account)
+    useful_by_process: Counter[tuple[int, int]] = field(default_factory=Counter)
 
     def rate(self, start: float, end: float) -> float:
         """Useful answers a second over ``[start, end)`` (whole seconds)."""
@@ -81,6 +81,13 @@ class FleetRun:
         seconds = range(int(start), int(end))
         refused = sum(self.refused[s] for s in seconds)
         return refused / max(refused + sum(self.useful[s] for s in seconds), 1)
+
+    def shares(self, start: float, end: float) -> list[float]:
+        """Each process's share of the useful answers over ``[start, end)``."""
+        counts: Counter[int] = Counter()
+        for (process, second), n in self.useful_by_process.items():
+            counts[process] += n if start <= second < end else 0
+        return [counts[p] / max(sum(counts.values()), 1) for p in sorted(counts)]
 
     def recovered_after(self, cut_end: float, end: float, share: float, quota: float, window: int = 5) -> float | None:
         """Seconds after ``cut_end`` until a ``window``-second mean reaches ``share`` of ``quota``."""
@@ -99,16 +106,22 @@ def simulate(
     refuse_all: tuple[float, float] | None = None,
     seed: int = 7,
     processes: int = 1,
+    start_spread: float | None = None,
+    round_trip: float = ROUND_TRIP,
 ) -> FleetRun:
     """``pollers`` waits polling every ``interval`` s (after each answer) for ``seconds`` of simulated
     time against ``quota`` calls a second; ICE refuses every call in ``refuse_all`` (start, end), as
     when another process of the account empties its bucket: a forced cut. With ``processes`` > 1
-    the pollers are split over that many limiters on the same account (as triggerers are)."""
+    the pollers are split over that many limiters on the same account (as triggerers are). The
+    pollers' first calls are spread over ``start_spread`` seconds (default: ``interval``; a triggerer
+    starting a thousand waits at once takes a fraction of a second), each ``round_trip`` long."""
     random.seed(seed)  # tenacity's jitter
     forget_limiters()
     loop = VirtualTimeLoop()
     try:
-        return loop.run_until_complete(_fleet(loop, pollers, interval, quota, seconds, refuse_all, processes))
+        return loop.run_until_complete(
+            _fleet(loop, pollers, interval, quota, seconds, refuse_all, processes, start_spread, round_trip)
+        )
     finally:
         loop.close()
         forget_limiters()
@@ -122,6 +135,8 @@ async def _fleet(
     seconds: float,
     refuse_all: tuple[float, float] | None,
     processes: int,
+    start_spread: float | None,
+    round_trip: float,
 ) -> FleetRun:
     clock: Callable[[], float] = loop.time
     flow = FlowControl(clock=clock)
@@ -148,20 +163,21 @@ async def _fleet(
     run = FleetRun()
 
     async def send(request: IceRequest) -> tuple[int, Any, bytes]:
-        await asyncio.sleep(ROUND_TRIP / 2)
+        await asyncio.sleep(round_trip / 2)
         now = clock()
         forced = refuse_all is not None and refuse_all[0] <= now < refuse_all[1]
         code = CODES[0] if forced else flow.admit(config.account, request.action)
-        await asyncio.sleep(ROUND_TRIP / 2)
+        await asyncio.sleep(round_trip / 2)
         if code is not None:
             run.refused[int(now)] += 1
             return status_of(code), {}, _REFUSED.encode()
         run.useful[int(now)] += 1
-        run.useful_by_process[int(request.url.split("//p", 1)[1].split(".", 1)[0]) if processes > 1 else 0] += 1
+        process = int(request.url.split("//p", 1)[1].split(".", 1)[0]) if processes > 1 else 0
+        run.useful_by_process[process, int(now)] += 1
         return 200, {}, _ANSWER
 
     async def poller(index: int) -> None:
-        await asyncio.sleep(interval * index / pollers)
+        await asyncio.sleep((interval if start_spread is None else start_spread) * index / pollers)
         query = {"TaskId": f"t{index:05d}"}
         config = configs[index % processes]
         while clock() < seconds:

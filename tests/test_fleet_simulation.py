@@ -2,7 +2,8 @@
 through the real attempt, retry and limiter code against the emulator's model of ICE's flow control
 (50 calls a second, a one-second burst, 4 ms round trips). Against the limiter before it measured
 ICE's answers (issue 28; main at efe368d) the same run fails: 44.9 calls a second steady, 2.4 %
-throttled, back at 90 % of the quota 32 s after the forced cut, 38.9 calls a second after it."""
+throttled, back at 90 % of the quota 32 s after the forced cut, 38.9 calls a second after it.
+The shares of a fleet are the whole span's (over 40-s spans they differ by up to 1.6x)."""
 
 from __future__ import annotations
 
@@ -34,5 +35,16 @@ def test_four_processes_on_one_account_share_its_quota_evenly(caplog):
     run = simulate(pollers=1000, interval=5.0, quota=QUOTA, seconds=80.0, processes=4)
     assert abs(run.rate(20, 80) - QUOTA) <= 0.05 * QUOTA
     assert run.throttled_share(20, 80) <= 0.05
-    shares = [run.useful_by_process[p] / sum(run.useful_by_process.values()) for p in range(4)]
-    assert max(shares) / min(shares) <= 1.15, shares
+    shares = run.shares(20, 80)
+    assert max(shares) / min(shares) <= 1.3, shares
+
+
+def test_a_thousand_waits_started_at_once_meet_ice_s_bucket_with_few_calls_in_flight(caplog):
+    """A triggerer starting 1,000 waits in 0.3 s while its loop is busy (round trips of 250 ms, as
+    make bench measured at start-up). Without the slow start (main at b5245c1): 822 refused in the
+    first 5 s, 21.9 % of the first minute's calls."""
+    caplog.set_level(logging.ERROR)
+    run = simulate(pollers=1000, interval=5.0, quota=QUOTA, seconds=60.0, start_spread=0.3, round_trip=0.25)
+    assert sum(run.refused[s] for s in range(5)) <= 50
+    assert run.throttled_share(0, 60) <= 0.03  # round trips of 250 ms throughout: more in flight at each cut
+    assert run.failed_polls == 0

@@ -10,7 +10,14 @@ import time
 
 import pytest
 
-from airflow_provider_ice.client.ratelimit import BETA, HOLD_OFF, SCALE, AdaptiveRateLimiter, limiter_for
+from airflow_provider_ice.client.ratelimit import (
+    BETA,
+    HOLD_OFF,
+    SCALE,
+    START_RATE,
+    AdaptiveRateLimiter,
+    limiter_for,
+)
 from airflow_provider_ice.exceptions import IceConfigurationError, IceNotSentError
 from airflow_provider_ice.hooks.ice import IceHook
 from tests.helpers import call, use_connection, wait_until
@@ -35,24 +42,34 @@ def sent(limiter: AdaptiveRateLimiter, clock: Clock, n: int, every: float, throt
         limiter.answered(throttled, sent_at=sent_at)
 
 
-def test_nothing_waits_until_ice_throttles():
+def test_before_ice_throttles_a_call_alone_goes_at_once_and_a_burst_doubles_as_ice_grants_it():
     clock = Clock()
     limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
-    sent(limiter, clock, 100, 0.01)
-    ticket = limiter.reserve()
-    assert (limiter.rate, ticket, limiter.delay(ticket)) == (None, None, 0.0)
+    clock.now += 60
+    assert limiter.delay(limiter.reserve()) == 0.0  # an idle queue: no wait
+    limiter.answered(False, sent_at=clock.now)
+    burst = [limiter.reserve() for _ in range(1000)]  # a triggerer starting a thousand waits
+    assert limiter.delay(burst[int(START_RATE) - 1]) == pytest.approx(1.0)  # at START_RATE
+    answers = []
+    for ticket in burst[:200]:  # each sent at its turn and granted at once (a 0-s round trip)
+        clock.now += limiter.delay(ticket)
+        limiter.answered(False, sent_at=clock.now)
+        answers.append(clock.now)
+    assert 2 <= clock.now - 160 <= 5  # 200 calls in seconds, not at once nor at START_RATE's 10 s
+    last_second = len([t for t in answers if t > clock.now - 1])
+    assert limiter.rate == pytest.approx(2 * last_second, rel=0.1)  # twice what ICE answered
 
 
 def test_a_refusal_cuts_to_beta_times_the_rate_ice_answered_and_answers_win_it_back_along_the_cubic_curve():
     clock = Clock()
     limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
-    sent(limiter, clock, 300, 0.01)  # ICE answers 100 calls a second
+    sent(limiter, clock, 500, 0.01)  # ICE answers 100 calls a second (after a slow start)
     limiter.answered(throttled=True, sent_at=clock.now)
     cut = limiter.rate
     assert cut is not None and cut == pytest.approx(100 * BETA, rel=0.02)
     # paced: each turn a 1/rate slot after the previous one
     first, second = limiter.reserve(), limiter.reserve()
-    assert limiter.delay(first) == 0.0 and limiter.delay(second) == pytest.approx(1 / cut)
+    assert limiter.delay(second) - limiter.delay(first) == pytest.approx(1 / cut)
     limiter.cancel(second)
     # the cubic curve: back at the rate that was throttled after k = (W * (1 - BETA) / SCALE) ** (1/3) seconds
     k = (100 * (1 - BETA) / SCALE) ** (1 / 3)
@@ -76,7 +93,9 @@ def test_a_cap_holds_whatever_ice_says():
 def test_a_first_refusal_after_a_burst_paces_at_what_ice_let_through_in_a_second_not_at_the_floor():
     clock = Clock()
     limiter = AdaptiveRateLimiter("GetAIWorkflowTask", clock=clock)
-    sent(limiter, clock, 40, 0.002)  # 40 answers in 80 ms: no full measuring bucket yet
+    for _ in range(40):  # 40 answers in 80 ms: no full measuring bucket yet
+        clock.now += 0.002
+        limiter.answered(False, sent_at=clock.now)
     limiter.answered(throttled=True, sent_at=clock.now)
     assert limiter.rate == pytest.approx(BETA * 40 / HOLD_OFF)  # counted over a second, cut by BETA
 

@@ -2,11 +2,16 @@
 per (account, endpoint, action), after botocore's ``adaptive`` retry mode.
 
 botocore's algorithm (``botocore.retries.adaptive``) is the reference: a token bucket whose fill
-rate follows CUBIC (RFC 8312). Until ICE first throttles, nothing waits (unless
-``max_calls_per_second`` caps the rate). On a throttling answer the rate drops to ``beta`` times the
-rate then in use; on each answer it grows again along the cubic curve back towards, then past, the
-rate that was throttled, never above twice the rate ICE answered. Where it differs, and why:
+rate follows CUBIC (RFC 8312). On a throttling answer the rate drops to ``beta`` times the rate then
+in use; on each answer it grows again along the cubic curve back towards, then past, the rate that
+was throttled, never above twice the rate ICE answered. Where it differs, and why:
 
+- **A slow start.** botocore lets every call through until the first throttling answer. Then every
+  call already in flight is refused too: a triggerer starting a thousand waits had ~90 in flight
+  when ICE's first refusal came back (round trips of ~250 ms while its loop starts them), 2-5 % of
+  a run's calls. Here the rule that holds after a cut holds before it too: never above twice the
+  rate ICE answered, from :data:`START_RATE`, so a burst doubles as fast as ICE grants it and only a
+  few calls are in flight when its bucket runs dry. A call alone still goes at once.
 - **What is measured.** As botocore's ``RateClocker``, the rate of ICE's *answers*, not of calls
   handed a turn (which lag the answers by the queueing); unlike it, only the answers ICE granted
   (a refusal says the rate was too high, not what the rate was), and a burst's over at least a second.
@@ -37,7 +42,14 @@ from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
-#: CUBIC constants, as botocore's adaptive mode sets them.
+#: Before ICE first throttles, the rate a burst starts at (calls a second); it doubles with the
+#: answers ICE grants (never above twice their rate), so a triggerer starting a thousand waits has
+#: only a few calls in flight when ICE's bucket runs dry.
+START_RATE = 20.0
+#: CUBIC constants, as botocore's adaptive mode sets them. A curve scaled to the rate that was
+#: throttled (back at it after a fixed time, whatever the rate) halves the refusals of four processes
+#: sharing one account, but their shares of the quota then drift apart (in tests/fleet_sim.py, over
+#: 40-s spans, by up to 2.7x rather than 1.5x): every refusal is also the feedback that evens them out.
 BETA = 0.7
 SCALE = 0.4
 #: The lowest rate the bucket slows to (calls a second).
@@ -77,8 +89,7 @@ class AdaptiveRateLimiter:
         self._sleepers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, set[asyncio.Future[None]]] = (
             weakref.WeakKeyDictionary()
         )
-        self._enabled = max_rate is not None
-        self._fill_rate = self._woken_rate = max_rate or 0.0
+        self._fill_rate = self._woken_rate = min(START_RATE, max_rate) if max_rate is not None else START_RATE
         now = clock()
         # the schedule: turn k goes at _anchor_time + (k - _anchor_ticket) / _fill_rate
         self._issued, self._anchor_ticket, self._anchor_time = 0, 0.0, now
@@ -87,9 +98,9 @@ class AdaptiveRateLimiter:
         self._throttled_since: float | None = None
 
     @property
-    def rate(self) -> float | None:
-        """The calls a second it allows now; None while it lets every call through."""
-        return self._fill_rate if self._enabled else None
+    def rate(self) -> float:
+        """The calls a second it allows now."""
+        return self._fill_rate
 
     def now(self) -> float:
         """This limiter's clock: pass its reading at sending to :meth:`answered`."""
@@ -98,15 +109,13 @@ class AdaptiveRateLimiter:
     def cap(self, max_rate: float) -> None:
         """Cap the rate at ``max_rate`` calls a second from now on."""
         with self._lock:
-            self.max_rate, self._enabled = max_rate, True
-            self._set_rate(min(self._fill_rate, max_rate) if self._fill_rate else max_rate, self._clock())
+            self.max_rate = max_rate
+            self._set_rate(min(self._fill_rate, max_rate), self._clock())
 
     # ---- a caller's turn ---------------------------------------------------------------------
 
-    def reserve(self) -> int | None:
-        """A turn for a call about to be sent, or None when nothing needs to wait."""
-        if not self._enabled:
-            return None
+    def reserve(self) -> int:
+        """A turn for a call about to be sent (:meth:`delay` says when)."""
         with self._lock:
             now = self._clock()
             if self._go_time(self._issued) < now:  # an idle queue: this one goes now
@@ -170,9 +179,9 @@ class AdaptiveRateLimiter:
                     return  # already cut for this congestion event
                 self._cut(now)
                 return
-            if self._last_max_rate == 0:  # never throttled: only a cap paces it
-                if self._enabled and self.max_rate is not None and self._fill_rate != self.max_rate:
-                    self._set_rate(self.max_rate, now)
+            if self._last_max_rate == 0:  # never throttled: a slow start
+                rate = max(2 * self._current_rate(now), START_RATE)
+                self._set_rate(rate if self.max_rate is None else min(rate, self.max_rate), now)
                 return
             new_rate = self._cubic(now)
             if self._throttled_since is not None and now - self._last_throttle >= QUIET_SECONDS:
@@ -187,12 +196,10 @@ class AdaptiveRateLimiter:
 
     def _cut(self, now: float) -> None:
         measured = self._current_rate(now)
-        rate_in_use = min(measured, self._fill_rate) if self._enabled else measured
+        rate_in_use = min(measured, self._fill_rate)
         self._last_max_rate = max(rate_in_use, MIN_RATE)
         self._last_throttle = now
         new_rate = self._last_max_rate * BETA
-        if not self._enabled:
-            self._enabled, self._fill_rate = True, new_rate
         if self._throttled_since is None:
             self._throttled_since = now
             log.warning(

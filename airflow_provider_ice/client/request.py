@@ -147,7 +147,7 @@ def _give_up_past(deadline: float | None, delay: float, limiter: AdaptiveRateLim
     if deadline is not None and time.monotonic() + delay > deadline:
         raise IceNotSentError(
             NOT_SENT,
-            f"{action} was not sent: its turn in this process's pacing of {action} ({limiter.rate or 0:.1f} calls/s) "
+            f"{action} was not sent: its turn in this process's pacing of {action} ({limiter.rate:.1f} calls/s) "
             f"comes in {delay:.0f}s, after the call's retry time limit; ICE did not receive it",
             hint="raise the account's quota for the action with Alibaba Cloud, send fewer at once (an Airflow pool), "
             "or allow more time (the connection's retry_max_elapsed)",
