@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
 
     floors = [run_json("scale.py", "floor", *sizes.floor) for _ in range(sizes.runs)]
     colds = [run_json("scale.py", "density", *sizes.cold) for _ in range(sizes.runs)]
+    colds_frozen = [run_json("scale.py", "density", *sizes.cold, "--gc-freeze") for _ in range(sizes.runs)]
     lines += [
         "",
         f"## Ours against the floor: {floors[0]['waits']} waits, one poll every {sizes.interval} s, over TLS",
@@ -287,6 +288,17 @@ def main(argv: list[str] | None = None) -> int:
         *rows_of(
             colds, [(f"cold start of {colds[0]['waits']} triggers: event-loop lag max (ms)", "startup_lag_max_ms", 1)]
         ),
+        *rows_of(
+            colds_frozen,
+            [
+                (
+                    f"cold start of {colds[0]['waits']} triggers, gc.freeze(): event-loop lag max (ms)",
+                    "startup_lag_max_ms",
+                    1,
+                )
+            ],
+        ),
+        *rows_of(colds, [("cold start: longest garbage-collector pause (ms)", "gc_max_ms", 1)]),
     ]
 
     others: tuple[tuple[str, list[str]], ...] = (
