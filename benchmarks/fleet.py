@@ -187,6 +187,9 @@ class NoLimiter:
     def delay(self, ticket: Any) -> float:
         return 0.0
 
+    def delay_to_count_on(self, ticket: Any) -> None:
+        return None
+
     def cancel(self, ticket: Any) -> None:
         return None
 

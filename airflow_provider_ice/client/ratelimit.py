@@ -10,8 +10,10 @@ was throttled, never above twice the rate ICE answered. Where it differs, and wh
   call already in flight is refused too: a triggerer starting a thousand waits had ~90 in flight
   when ICE's first refusal came back (round trips of ~250 ms while its loop starts them), 2-5 % of
   a run's calls. Here the rule that holds after a cut holds before it too: never above twice the
-  rate ICE answered, from :data:`START_RATE`, so a burst doubles as fast as ICE grants it and only a
-  few calls are in flight when its bucket runs dry. A call alone still goes at once.
+  rate ICE answered, from :data:`START_RATE` (again after a second without calls), so a burst
+  doubles as fast as ICE grants it and only a few calls are in flight when its bucket runs dry. A
+  call alone still goes at once; a caller that may give up counts only on the cap, if any, until
+  ICE throttles (:meth:`AdaptiveRateLimiter.delay_to_count_on`).
 - **What is measured.** As botocore's ``RateClocker``, the rate of ICE's *answers*, not of calls
   handed a turn (which lag the answers by the queueing); unlike it, only the answers ICE granted
   (a refusal says the rate was too high, not what the rate was), and a burst's over at least a second.
@@ -49,7 +51,7 @@ START_RATE = 20.0
 #: CUBIC constants, as botocore's adaptive mode sets them. A curve scaled to the rate that was
 #: throttled (back at it after a fixed time, whatever the rate) halves the refusals of four processes
 #: sharing one account, but their shares of the quota then drift apart (in tests/fleet_sim.py, over
-#: 40-s spans, by up to 2.7x rather than 1.5x): every refusal is also the feedback that evens them out.
+#: 40-s spans, by up to 2.7x rather than 1.6x): every refusal is also the feedback that evens them out.
 BETA = 0.7
 SCALE = 0.4
 #: The lowest rate the bucket slows to (calls a second).
@@ -118,22 +120,31 @@ class AdaptiveRateLimiter:
         """A turn for a call about to be sent (:meth:`delay` says when)."""
         with self._lock:
             now = self._clock()
-            if self._go_time(self._issued) < now:  # an idle queue: this one goes now
+            idle_since = self._go_time(self._issued)
+            if idle_since < now:  # an idle queue: this one goes now
+                if self._last_max_rate == 0 and now - idle_since > HOLD_OFF:
+                    self._restart(now)  # idle for a second and more: the next burst starts slow again
                 self._anchor_ticket, self._anchor_time = self._issued, now
             self._issued += 1
             return self._issued - 1
 
-    def delay(self, ticket: int | None) -> float:
+    def delay(self, ticket: int) -> float:
         """Seconds until ``ticket``'s turn (0: go now)."""
-        if ticket is None:
-            return 0.0
         with self._lock:
             return max(self._go_time(ticket) - self._clock(), 0.0)
 
-    def cancel(self, ticket: int | None) -> None:
+    def delay_to_count_on(self, ticket: int) -> float | None:
+        """The wait a caller that may give up should count on: :meth:`delay`, or, before ICE has
+        throttled, its delay at the cap; None before ICE has throttled and without a cap: a slow
+        start speeds up as fast as ICE answers, and says nothing of ICE's quota."""
+        with self._lock:
+            delay = max(self._go_time(ticket) - self._clock(), 0.0)
+            if self._last_max_rate == 0:
+                return None if self.max_rate is None else delay * self._fill_rate / self.max_rate
+            return delay
+
+    def cancel(self, ticket: int) -> None:
         """Give back a turn not taken (its caller gave up): the calls behind it move up a slot."""
-        if ticket is None:
-            return
         with self._lock:
             if self._go_time(ticket) <= self._clock():
                 return  # its slot has passed: nobody waits behind it for that one
@@ -193,6 +204,11 @@ class AdaptiveRateLimiter:
                 )
                 self._throttled_since = None
             self._set_rate(self._bounded(new_rate, now), now)
+
+    def _restart(self, now: float) -> None:
+        """A slow start afresh: what ICE answered before an idle spell says nothing of the next burst."""
+        self._fill_rate = self._woken_rate = START_RATE if self.max_rate is None else min(START_RATE, self.max_rate)
+        self._measured, self._measure_start, self._measure_count = 0.0, now, 0
 
     def _cut(self, now: float) -> None:
         measured = self._current_rate(now)

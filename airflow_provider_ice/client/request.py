@@ -104,7 +104,7 @@ def attempt(
     ticket = limiter.reserve()
     try:
         while (delay := limiter.delay(ticket)) > 0:
-            _give_up_past(deadline, delay, limiter, action)
+            _give_up_past(deadline, ticket, limiter, action)
             limiter.sleep(delay)
     except BaseException:
         limiter.cancel(ticket)
@@ -131,7 +131,7 @@ async def aattempt(
     ticket = limiter.reserve()
     try:
         while (delay := limiter.delay(ticket)) > 0:
-            _give_up_past(deadline, delay, limiter, action)
+            _give_up_past(deadline, ticket, limiter, action)
             await limiter.asleep(delay)
     except BaseException:  # given up, or cancelled (the trigger's task): the turn goes back
         limiter.cancel(ticket)
@@ -142,9 +142,10 @@ async def aattempt(
     return _learn(limiter, sent_at, lambda: read_answer(action, *answer, request.target))
 
 
-def _give_up_past(deadline: float | None, delay: float, limiter: AdaptiveRateLimiter, action: str) -> None:
+def _give_up_past(deadline: float | None, ticket: int, limiter: AdaptiveRateLimiter, action: str) -> None:
     """Raise :class:`~airflow_provider_ice.exceptions.IceNotSentError` when the turn comes after ``deadline``."""
-    if deadline is not None and time.monotonic() + delay > deadline:
+    delay = None if deadline is None else limiter.delay_to_count_on(ticket)
+    if deadline is not None and delay is not None and time.monotonic() + delay > deadline:
         raise IceNotSentError(
             NOT_SENT,
             f"{action} was not sent: its turn in this process's pacing of {action} ({limiter.rate:.1f} calls/s) "
