@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from airflow_provider_ice.client.ratelimit import AdaptiveRateLimiter
 from tests.fleet_sim import simulate
 
 QUOTA = 50.0
@@ -48,3 +49,19 @@ def test_a_thousand_waits_started_at_once_meet_ice_s_bucket_with_few_calls_in_fl
     assert sum(run.refused[s] for s in range(5)) <= 50
     assert run.throttled_share(0, 60) <= 0.03  # round trips of 250 ms throughout: more in flight at each cut
     assert run.failed_polls == 0
+
+
+def test_a_slow_start_wakes_the_queued_waits_a_few_times_not_on_every_rise(caplog, monkeypatch):
+    """Every wake resumes each queued coroutine: 1,000 waits queued at once are woken on each 25 %
+    rise of the slow start (13,783 sleeps in its first 10 s), not on each 5 % (54,114)."""
+    caplog.set_level(logging.ERROR)
+    sleeps = []
+    real = AdaptiveRateLimiter.asleep
+
+    async def counted(self: AdaptiveRateLimiter, seconds: float) -> None:
+        sleeps.append(seconds)
+        await real(self, seconds)
+
+    monkeypatch.setattr(AdaptiveRateLimiter, "asleep", counted)
+    simulate(pollers=1000, interval=60.0, quota=10_000, seconds=10.0, start_spread=0.0)
+    assert len(sleeps) <= 20 * 1000, len(sleeps)
