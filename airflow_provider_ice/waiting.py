@@ -308,11 +308,22 @@ class Wait:
         self.poll_interval, self.max_poll_interval = poll_interval, max_poll_interval
         self.unreachable_timeout = unreachable_timeout
         self.started_at, self.deadline = started_at, deadline
-        self.outage = outage or Outage()
+        self._outage = outage  # made on the first failed poll: most waits never see one
         self.last_status: str | None = None
         self._logged_at = float("-inf")
         #: the exception that ended the wait (a permanent error, or the outage given up on), for sync callers
         self.error: Exception | None = None
+
+    @property
+    def outage(self) -> Outage:
+        """The polls that failed in a row so far (none: a count of 0)."""
+        if self._outage is None:
+            self._outage = Outage()
+        return self._outage
+
+    @outage.setter
+    def outage(self, outage: Outage) -> None:
+        self._outage = outage
 
     def step(self, answer: JobRecord | Exception, log: Any) -> WaitEvent | None:
         """The event that ends the wait after this answer, or None to poll on."""
@@ -332,8 +343,8 @@ class Wait:
             self.error = answer
             return error_event(task_id, Outcome.ERROR, str(answer), error_code="InvalidConfiguration", kind=kind)
         else:
-            if self.outage.count:
-                self.outage = Outage()
+            if self._outage is not None and self._outage.count:
+                self._outage = None
             now = time.time()
             # A line when the status changes, and one every LOG_EVERY seconds while it does not
             # (a thousand waits polling every few seconds would otherwise fill the log).
@@ -347,7 +358,8 @@ class Wait:
         now = time.time()
         if self.deadline is not None and now >= self.deadline:
             seen = f"its last status was {self.last_status!r}" if self.last_status is not None else "no status was seen"
-            state = f"{seen}; {self.outage.describe()}" if self.outage.count else seen
+            outage = self._outage
+            state = f"{seen}; {outage.describe()}" if outage is not None and outage.count else seen
             waited = f"after {now - self.started_at:.0f}s"
             message = f"Timed out waiting for {kind.noun} {task_id} {waited}; {state}."
             return error_event(task_id, Outcome.TIMEOUT, message, kind=kind)

@@ -8,8 +8,9 @@ aiohttp, the SDK's signer; the ICE SDK itself only for ``get_conn``) loads on fi
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -40,14 +41,19 @@ class IceHookBase(BaseHook):
         self._sdk: Any = None
         self._sync: SyncSender | None = None
         self._async: AsyncSender | None = None
-        self._poll_queries: dict[tuple[str, str], Query] = {}
+        # The last job polled and its encoded query (a wait polls one job: no dict per hook).
+        self._poll_key: tuple[str, str] | None = None
+        self._poll_query: Query | None = None
 
     # ---- connection -------------------------------------------------------------------------
 
     def _config_from(self, login: str | None, password: str | None, extras: dict[str, Any]) -> IceConnectionConfig:
-        from airflow_provider_ice.client.config import build_connection_config
-
-        config = build_connection_config(self.ice_conn_id, login, password, extras, region_id=self.region_id)
+        try:
+            key = json.dumps(extras, sort_keys=True)
+        except (TypeError, ValueError):  # not plain JSON: built for this hook alone
+            config = _build_config(self.ice_conn_id, login, password, extras, self.region_id)
+        else:
+            config = _shared_config(self.ice_conn_id, login, password, key, self.region_id)
         if config.protocol == "http":
             self.log.warning(
                 "Connection %r uses plain http to %s: only for local servers such as the ICE emulator.",
@@ -176,6 +182,24 @@ class IceHookBase(BaseHook):
         return await calls.acall(
             config, credential, sender.send, action, calls.Query.of(query, action), self.ice_conn_id
         )
+
+
+def _build_config(
+    conn_id: str, login: str | None, password: str | None, extras: dict[str, Any], region_id: str | None
+) -> IceConnectionConfig:
+    from airflow_provider_ice.client.config import build_connection_config
+
+    return build_connection_config(conn_id, login, password, extras, region_id=region_id)
+
+
+@lru_cache(maxsize=64)
+def _shared_config(
+    conn_id: str, login: str | None, password: str | None, extras: str, region_id: str | None
+) -> IceConnectionConfig:
+    """One config (immutable) for the hooks of a connection whose fields are the same: a triggerer's
+    thousand waits on one connection hold one, not a thousand. Keyed by every field the config is
+    built from, so a changed connection (a rotated secret or token) gets a config of its own."""
+    return _build_config(conn_id, login, password, json.loads(extras), region_id)
 
 
 def _stack_ready(config: IceConnectionConfig) -> bool:

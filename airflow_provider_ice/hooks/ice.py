@@ -77,11 +77,13 @@ class IceHook(IceHookBase):
         :param kind: the job's kind.
         :param job_id: its id.
         """
-        query = self._poll_queries.get((kind.name, job_id))
-        if query is None:  # checked and encoded once: a wait polls the same job every time
+        query = self._poll_query
+        if query is None or self._poll_key != (kind.name, job_id):
+            # Checked and encoded once: a wait polls the same job every time.
             params = {kind.id_param: require_id(kind.id_xcom_key, job_id)}
             await self._aget_sender()  # the client stack, off the event loop
-            query = self._poll_queries[(kind.name, job_id)] = _calls().Query.of(params)
+            query = self._poll_query = _calls().Query.of(params)
+            self._poll_key = (kind.name, job_id)
         return job_from_answer(kind, await self._acall(kind.get_action, query), poll=True)
 
     def submit_job(self, kind: JobKind, query: dict[str, str]) -> str:

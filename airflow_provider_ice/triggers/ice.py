@@ -274,6 +274,10 @@ class IceJobTrigger(BaseTrigger):
         # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
         # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
         # deferring task has just checked the status itself, so nothing is lost.
+        # The class's logger, not one per trigger: on Airflow 3 ``self.log`` makes a structlog proxy
+        # and its bound logger for each instance (seven objects the garbage collector walks, per
+        # wait); the lines are the same, routed to the trigger's log by Airflow's context variables.
+        log = type(self).logger()
         await self._first_poll_delay()
         while True:
             answer: JobRecord | Exception
@@ -281,9 +285,10 @@ class IceJobTrigger(BaseTrigger):
                 answer = await hook.apoll_job(self.kind, self.job_id)
             except (IceApiError, IceConfigurationError) as exc:
                 answer = exc
-            event = wait.step(answer, self.log)
+            event = wait.step(answer, log)
             if event is not None:
                 return event, None if isinstance(answer, Exception) or not answer.is_terminal else answer
+            del answer  # not kept while asleep: one record fewer per wait
             await asyncio.sleep(wait.next_sleep())
 
 
