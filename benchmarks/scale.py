@@ -132,6 +132,10 @@ def density(args: argparse.Namespace) -> dict[str, Any]:
     whose tasks end after ``minutes``; optionally against ``quota`` calls a second; with
     ``--gc-freeze``, what Airflow holds once imported is moved out of the collector's reach first
     (``gc.freeze()`` from ``airflow_local_settings.py``, as docs/scale.md recommends)."""
+    # A triggerer has imported its runner's modules before it runs a trigger: Airflow's async
+    # connection lookup would otherwise import the supervisor on the event loop, here only.
+    import airflow.sdk.execution_time.supervisor  # noqa: F401
+
     if args.gc_freeze:
         # What docs/scale.md's airflow_local_settings.py does: Airflow imports it while it is imported.
         import airflow  # noqa: F401

@@ -81,9 +81,12 @@ def shared_credential(config: IceConnectionConfig) -> Any:
 
 
 def cached_credential(config: IceConnectionConfig) -> Any | None:
-    """The process's credentials client for ``config`` if one was built already, else None."""
-    with _CREDENTIALS_LOCK:
-        return _CREDENTIALS.get(config.credential_key)
+    """The process's credentials client for ``config`` if one was built already, else None.
+
+    Called on the event loop, so never waits on the lock: a thread holds it while it builds a client
+    (slow imports; a credential chain may read files or ask the ECS metadata service). A dict read
+    needs no lock; a client being built is not there yet."""
+    return _CREDENTIALS.get(config.credential_key)
 
 
 def _new_credential(config: IceConnectionConfig) -> Any:
