@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Installs compile bytecode, as pip does by default and Airflow's images do: uv does not by itself,
 # and where PYTHONDONTWRITEBYTECODE is set (this machine) nothing writes it at import, so each
 # process compiled Airflow from source again (2.2 s of `import airflow` here) and a cold start's
-# figures measured compilation a user's triggerer never does.
+# figures measured compilation a user's triggerer never does. (A .venv made before: `make clean`.)
 export UV_COMPILE_BYTECODE := 1
 
 .PHONY: venv test test-matrix lint typecheck unit quick demo e2e e2e-distributed bench docs dist clean

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -134,7 +135,8 @@ def density(args: argparse.Namespace) -> dict[str, Any]:
     (``gc.freeze()`` from ``airflow_local_settings.py``, as docs/scale.md recommends)."""
     # A triggerer has imported its runner's modules before it runs a trigger: Airflow's async
     # connection lookup would otherwise import the supervisor on the event loop, here only.
-    import airflow.sdk.execution_time.supervisor  # noqa: F401
+    with contextlib.suppress(ImportError):  # Airflow 2 has none
+        import airflow.sdk.execution_time.supervisor
 
     if args.gc_freeze:
         # What docs/scale.md's airflow_local_settings.py does: Airflow imports it while it is imported.

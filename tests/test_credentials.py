@@ -153,32 +153,40 @@ def test_no_credentials_anywhere_is_one_short_message_with_the_fix_and_no_sdk_tr
 
 
 def test_looking_for_a_built_client_never_waits_for_one_being_built(monkeypatch):
-    """The event loop asks whether a connection's credentials client exists (a trigger's first poll)
-    while a thread may be building it: the answer must not wait for that build (slow imports; a
-    credential chain may read files or ask the ECS metadata service, seconds with its timeouts)."""
+    """The event loop asks for a connection's credentials client (a trigger's first poll) while a
+    thread may be building one, of that connection or another: the answer must not wait for that
+    build (slow imports; a credential chain may read files or ask the ECS metadata service, seconds
+    with its timeouts)."""
     from airflow_provider_ice.client import credentials
     from airflow_provider_ice.client.config import build_connection_config
 
+    built = build_connection_config("built", "key-a", "secret", {"region_id": "cn-shanghai"})
+    slow = build_connection_config("slow", "key-b", "secret", {"region_id": "cn-shanghai"})
     building, release, looked = threading.Event(), threading.Event(), threading.Event()
 
-    def slow_build(config):
-        building.set()
-        release.wait(10)
+    def build(config):
+        if config is slow:
+            building.set()
+            release.wait(10)
         return object()
 
     monkeypatch.setattr(credentials, "_CREDENTIALS", {})
-    monkeypatch.setattr(credentials, "_new_credential", slow_build)
-    config = build_connection_config("c", "key-id", "secret", {"region_id": "cn-shanghai"})
-    builder = threading.Thread(target=credentials.shared_credential, args=(config,))
+    monkeypatch.setattr(credentials, "_new_credential", build)
+    client = credentials.shared_credential(built)
+    builder = threading.Thread(target=credentials.shared_credential, args=(slow,))
     builder.start()
     found: list[object] = []
+
+    def look() -> None:
+        found.extend([credentials.cached_credential(slow), credentials.shared_credential(built)])
+        looked.set()
+
     try:
         assert building.wait(10)
-        looker = threading.Thread(target=lambda: (found.append(credentials.cached_credential(config)), looked.set()))
-        looker.start()
-        assert looked.wait(5), "cached_credential waited for the client being built"
+        threading.Thread(target=look).start()
+        assert looked.wait(5), "a lookup waited for the client being built"
     finally:
         release.set()
         builder.join(10)
-    assert found == [None]
-    assert credentials.cached_credential(config) is not None
+    assert found == [None, client]
+    assert credentials.cached_credential(slow) is not None

@@ -74,6 +74,9 @@ def _keep(credential: Any, model: Any) -> Any:
 def shared_credential(config: IceConnectionConfig) -> Any:
     """The process's credentials client for ``config``'s credentials (built on first use)."""
     key = config.credential_key
+    built = _CREDENTIALS.get(key)  # no lock when it exists: a hook on the event loop gets it here
+    if built is not None:
+        return built
     with _CREDENTIALS_LOCK:
         if key not in _CREDENTIALS:
             _CREDENTIALS[key] = _new_credential(config)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlencode
 
 from airflow_provider_ice.client import credentials
@@ -38,14 +38,12 @@ class IceRequest:
     body: bytes = b""
 
 
-class Query(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Query:
     """An action's parameters, encoded once (a wait polls with the same ones every time): the query
     string sent (``target``: in the order the SDK's generated code adds them, by name, encoded as
     its ``urlencode`` does), the canonical one signed (the SDK's ``get_canonical_query_string``) and,
-    for the parameters the SDK sends in a form body (``kinds.FORM_PARAMS``), that body and its hash.
-
-    A tuple of strings (and a dict of strings), which the garbage collector stops tracking: a
-    triggerer's thousands of waits each hold one."""
+    for the parameters the SDK sends in a form body (``kinds.FORM_PARAMS``), that body and its hash."""
 
     params: dict[str, str]
     target: str

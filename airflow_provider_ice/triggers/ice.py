@@ -94,6 +94,15 @@ class IceJobTrigger(BaseTrigger):
     ever serialized.
     """
 
+    # Each class logs under its own name: LoggingMixin.logger() keeps the logger on the class it is
+    # called on, which a subclass would otherwise inherit (IceWorkflowTaskTrigger's lines named
+    # after IceJobTrigger once a media job's trigger ran first).
+    _log = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._log = None
+
     def __init__(
         self,
         job_id: str | None = None,
