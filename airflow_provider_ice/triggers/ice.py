@@ -26,7 +26,6 @@ from airflow_provider_ice.waiting import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_ice.hooks.ice import IceHook
     from airflow_provider_ice.models import JobRecord
 
 #: Seconds to wait for the triggerer to store one XCom before sending them with the event instead.
@@ -183,13 +182,44 @@ class IceJobTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_ice.waiting import Wait
+
+        # The first poll's spread comes before anything is built: a triggerer (re)starting ten
+        # thousand waits runs the first step of each in one event-loop iteration.
+        await self._first_poll_delay()
         from airflow_provider_ice.hooks.ice import IceHook
 
         hook = IceHook(ice_conn_id=self.ice_conn_id, region_id=self.region_id)
+        wait = Wait(
+            self.job_id,
+            kind=self.kind,
+            accept_partial_success=self.accept_partial_success,
+            poll_interval=self.poll_interval,
+            max_poll_interval=self.max_poll_interval,
+            unreachable_timeout=self.unreachable_timeout,
+            started_at=self.started_at,
+            deadline=self.deadline,
+        )
+        # The class's logger, not one per trigger: on Airflow 3 ``self.log`` makes a structlog proxy
+        # and its bound logger for each instance (seven objects the garbage collector walks, per
+        # wait); the lines are the same, routed to the trigger's log by Airflow's context variables.
+        log = type(self).logger()
+        # The polling loop is here, not in a coroutine of its own: one frame fewer per sleeping wait.
         try:
-            event, task = await self._wait(hook)
+            while True:
+                answer: JobRecord | Exception
+                try:
+                    answer = await hook.apoll_job(self.kind, self.job_id)
+                except (IceApiError, IceConfigurationError) as exc:
+                    answer = exc
+                event = wait.step(answer, log)
+                if event is not None:
+                    break
+                del answer  # not kept while asleep: one record fewer per wait
+                await asyncio.sleep(wait.next_sleep())
         finally:
             await hook.aclose()
+        task = None if isinstance(answer, Exception) or not answer.is_terminal else answer
         yield await self._end_task_event(event, task) if self.end_from_trigger else TriggerEvent(event)
 
     async def _end_task_event(self, event: dict[str, Any], task: JobRecord | None) -> TriggerEvent:
@@ -258,6 +288,9 @@ class IceJobTrigger(BaseTrigger):
                 log_stop(self.log, self.job_id, None)
 
     async def _first_poll_delay(self) -> None:
+        """Spread the first poll: a triggerer (re)starting a thousand waits must not set them all up,
+        sign and send in one event-loop iteration, nor keep them polling in lockstep. The deferring
+        task has just checked the status itself, so nothing is lost."""
         global _first_polls_pending
         _first_polls_pending += 1
         spread = FIRST_POLL_SPREAD * max(1.0, _first_polls_pending / FIRST_POLLS_PER_SPREAD)
@@ -265,40 +298,6 @@ class IceJobTrigger(BaseTrigger):
             await asyncio.sleep(random.uniform(0, min(self.poll_interval, spread)))
         finally:
             _first_polls_pending -= 1
-
-    async def _wait(self, hook: IceHook) -> tuple[dict[str, Any], JobRecord | None]:
-        """Poll until the wait ends; return the event and, if the job is terminal, its record."""
-        from airflow_provider_ice.waiting import Wait
-
-        wait = Wait(
-            self.job_id,
-            kind=self.kind,
-            accept_partial_success=self.accept_partial_success,
-            poll_interval=self.poll_interval,
-            max_poll_interval=self.max_poll_interval,
-            unreachable_timeout=self.unreachable_timeout,
-            started_at=self.started_at,
-            deadline=self.deadline,
-        )
-        # Spread the first poll: a triggerer (re)starting a thousand waits must not set them all
-        # up, sign and send in one event-loop iteration, nor keep them polling in lockstep. The
-        # deferring task has just checked the status itself, so nothing is lost.
-        # The class's logger, not one per trigger: on Airflow 3 ``self.log`` makes a structlog proxy
-        # and its bound logger for each instance (seven objects the garbage collector walks, per
-        # wait); the lines are the same, routed to the trigger's log by Airflow's context variables.
-        log = type(self).logger()
-        await self._first_poll_delay()
-        while True:
-            answer: JobRecord | Exception
-            try:
-                answer = await hook.apoll_job(self.kind, self.job_id)
-            except (IceApiError, IceConfigurationError) as exc:
-                answer = exc
-            event = wait.step(answer, log)
-            if event is not None:
-                return event, None if isinstance(answer, Exception) or not answer.is_terminal else answer
-            del answer  # not kept while asleep: one record fewer per wait
-            await asyncio.sleep(wait.next_sleep())
 
 
 class IceWorkflowTaskTrigger(IceJobTrigger):
