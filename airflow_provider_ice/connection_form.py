@@ -111,7 +111,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "max_attempts": _number(
         "Max attempts per call",
         NETWORK,
-        "Tries of one API call on transient errors; throttling uses none (retried to the time limit). Default: 5.",
+        "Tries of one API call on transient errors; throttled starts use none (retried to the time limit). Default: 5.",
         "integer",
     ),
     "retry_base_delay": _number(

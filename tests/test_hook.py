@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
-from airflow_provider_ice.exceptions import IceApiError, IceConfigurationError
+from airflow_provider_ice.exceptions import NOT_SENT, IceApiError, IceConfigurationError
 from airflow_provider_ice.hooks.ice import IceHook
 from tests.helpers import call, use_connection
 
@@ -114,7 +115,7 @@ def test_retries_are_bounded(emulator, monkeypatch, mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_a_throttled_start_uses_no_attempt_and_starts_one_task(emulator, monkeypatch, mode):
     """ICE ran nothing it refused as throttled: a start waits for the quota within the time limit.
-    Failed here before (Throttling.User after 2 calls): 2 of 100 mapped starts in make bench failed so."""
+    Failed here before (Throttling.User after 2 calls), as a few of make bench's 100 mapped starts did."""
     use_connection(monkeypatch, emulator, max_attempts=2, retry_base_delay=0.01, retry_max_delay=0.01)
     emulator.backend.inject("throttling", 3, action="StartAIWorkflow")
     task_id = call(mode, "start_ai_workflow", "wf", user_data="run-1")
@@ -123,14 +124,41 @@ def test_a_throttled_start_uses_no_attempt_and_starts_one_task(emulator, monkeyp
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_other_failures_among_throttling_still_count_against_max_attempts(emulator, monkeypatch, mode):
+def test_a_start_throttled_without_end_stops_at_the_time_limit(emulator, monkeypatch, mode):
+    use_connection(
+        monkeypatch, emulator, max_attempts=2, retry_base_delay=0.01, retry_max_delay=0.01, retry_max_elapsed=5
+    )
+    emulator.backend.inject("throttling", None, action="StartAIWorkflow")
+    started = time.monotonic()
+    with pytest.raises(IceApiError) as excinfo:  # refused, or its next turn past the limit: not sent
+        call(mode, "start_ai_workflow", "wf")
+    assert excinfo.value.code in ("Throttling.User", NOT_SENT) and not excinfo.value.may_have_run
+    assert emulator.backend.calls("StartAIWorkflow") > 2
+    assert time.monotonic() - started < 5 + 3
+    assert not emulator.backend.tasks
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_other_failures_of_a_start_among_throttling_still_count(emulator, monkeypatch, mode):
+    """A proxy's 408 page: nothing reached ICE, so a start retries it, within max_attempts."""
     use_connection(monkeypatch, emulator, max_attempts=2, retry_base_delay=0.01, retry_max_delay=0.01)
-    emulator.backend.inject("throttling", 1, action="GetAIWorkflowTask")
-    emulator.backend.inject("unavailable", 5, action="GetAIWorkflowTask")
+    emulator.backend.inject("throttling", 1, action="StartAIWorkflow")
+    emulator.backend.inject("non_json", 5, action="StartAIWorkflow", status=408)
     with pytest.raises(IceApiError) as excinfo:
+        call(mode, "start_ai_workflow", "wf")
+    assert excinfo.value.http_status == 408
+    assert emulator.backend.calls("StartAIWorkflow") == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_throttled_poll_counts_its_attempts(emulator, monkeypatch, mode):
+    """A wait polls on after a poll that failed: a poll does not hold its wait's timeout up for
+    retry_max_elapsed."""
+    use_connection(monkeypatch, emulator, max_attempts=2, retry_base_delay=0.01, retry_max_delay=0.01)
+    emulator.backend.inject("throttling", 5, action="GetAIWorkflowTask")
+    with pytest.raises(IceApiError, match=r"Throttling\.User"):
         call(mode, "get_workflow_task", "t")
-    assert excinfo.value.code == "ServiceUnAvailable"
-    assert emulator.backend.calls("GetAIWorkflowTask") == 3
+    assert emulator.backend.calls("GetAIWorkflowTask") == 2
 
 
 @pytest.mark.parametrize("mode", MODES)

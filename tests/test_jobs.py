@@ -115,8 +115,8 @@ def test_every_documented_running_status_is_polled_on_without_a_warning(emulator
 def test_a_lost_answer_then_refusals_fail_without_an_airflow_retry(emulator, monkeypatch, kind):
     """The first submit's answer is lost (it may have made a job), the resends are throttled: the
     last error alone says nothing ran, but a job may exist, so Airflow must not retry (a new try
-    has a new ClientToken)."""
-    use_connection(monkeypatch, emulator, read_timeout=1.0)
+    has a new ClientToken). Refusals use no attempt of a submit: the time limit ends it."""
+    use_connection(monkeypatch, emulator, read_timeout=1.0, retry_max_elapsed=4)
     emulator.backend.inject("delay", 1, action=SUBMIT[kind], delay=2.0)
     emulator.backend.inject("throttling", None, action=SUBMIT[kind])
     result = run_dag(SENSOR_DAGS, f"ice_submit_{kind}_sync")

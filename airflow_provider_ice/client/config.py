@@ -57,11 +57,11 @@ class RetrySettings:
     """How transient failures are retried: exponential backoff with full jitter, bounded twice.
 
     :param max_attempts: attempts per call, the first included (the ``max_attempts`` extra); default 5.
-        A throttling refusal uses none: ICE ran nothing, and the call is retried until ``max_elapsed``.
+        A start or submit refused as throttled uses none: ICE ran nothing; it is retried until ``max_elapsed``.
     :param base_delay: seconds of the first backoff (``retry_base_delay``); default 0.5.
     :param max_delay: the longest single backoff, seconds (``retry_max_delay``); default 20.
     :param max_elapsed: no new attempt starts once this many seconds have passed since the first
-        one (``retry_max_elapsed``), and no call waits past it for its turn; default 120.
+        one (``retry_max_elapsed``), and no start or submit waits past it for its turn; default 120.
     """
 
     max_attempts: int = 5

@@ -2,12 +2,15 @@
 
 Exponential backoff with full jitter (a thousand triggers throttled together do not retry together),
 ``x-acs-retry-after`` honoured when the service sends it, bounded by attempts and by total time: no
-attempt starts past ``max_elapsed`` seconds after the first. A throttling refusal uses no attempt:
-ICE ran nothing, and what the call waits for is a turn in the account's quota, as a call queued in
-the process's pacing (:mod:`.ratelimit`) waits for its turn within the same time limit. Operator
-tasks each start in a process of their own, which no limiter paces: with the attempts counted, a
-few of ``make bench``'s 100 mapped starts against a low StartAIWorkflow quota ran out of them (five
-attempts of full jitter from 0.5 s span a few seconds) once their processes started faster.
+attempt starts past ``max_elapsed`` seconds after the first.
+
+A start or submit refused as throttled uses no attempt: ICE ran nothing, and what the call waits
+for is a turn in the account's quota, as a call queued in the process's pacing (:mod:`.ratelimit`)
+waits for its turn within the same time limit. Operator tasks each start in a process of their own,
+which no limiter paces: with the refusals counted, a few of ``make bench``'s 100 mapped starts
+against a low StartAIWorkflow quota ran out of attempts (five, of full jitter from 0.5 s, span a few
+seconds) once their processes started faster, and failed. A poll or a stop counts them: a wait polls
+on at its next interval after a poll that failed, and its own timeout is not held up for longer.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from tenacity import (
 from airflow_provider_ice.client.config import RetrySettings
 from airflow_provider_ice.client.errors import is_throttling, may_retry
 from airflow_provider_ice.exceptions import IceApiError
+from airflow_provider_ice.kinds import SUBMIT_ACTIONS
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -54,25 +58,25 @@ def _throttled(state: RetryCallState) -> bool:
 
 
 class _Stop:
-    """Tenacity's stop for one call: after ``max_attempts`` attempts that failed for another reason
-    than throttling (tenacity asks once per failed attempt), or once the next would start past
-    ``max_elapsed``."""
+    """Tenacity's stop for one call (tenacity asks once per failed attempt): after ``max_attempts``
+    failed attempts, throttled ones not counted unless ``count_throttled``, or once the next would
+    start past ``max_elapsed``."""
 
-    def __init__(self, settings: RetrySettings) -> None:
-        self.max_attempts, self.failed = settings.max_attempts, 0
+    def __init__(self, settings: RetrySettings, count_throttled: bool) -> None:
+        self.max_attempts, self.count_throttled, self.failed = settings.max_attempts, count_throttled, 0
         self._elapsed = stop_before_delay(settings.max_elapsed)
 
     def __call__(self, state: RetryCallState) -> bool:
-        self.failed += not _throttled(state)
+        self.failed += self.count_throttled or not _throttled(state)
         return self.failed >= self.max_attempts or self._elapsed(state)
 
 
 def _policy(action: str, settings: RetrySettings, keyed: bool) -> dict[str, Any]:
-    stop = _Stop(settings)
+    stop = _Stop(settings, count_throttled=action not in SUBMIT_ACTIONS)
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
-        if _throttled(state):
+        if _throttled(state) and not stop.count_throttled:
             limit = f"throttled: retried for up to {settings.max_elapsed:g}s"
         else:
             limit = f"{stop.failed} of {settings.max_attempts} failed"
